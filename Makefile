@@ -1,0 +1,35 @@
+# seedfeeds: every task in one place. `make run` and `make test` set up everything.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PYTHONUTF8 := 1
+
+.PHONY: help install run test lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "seedfeeds needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)  ## create .venv with seedfeeds and its test tools
+
+run: $(STAMP)  ## serve the sample seeds on http://localhost:8080
+	$(BIN)/seedfeeds check seeds
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check service tests bench
+
+bench: $(STAMP)  ## benchmarks (not part of the tests); see bench/README.md
+	$(BIN)/python bench/reader.py
+
+clean:  ## remove the venv, output and state
+	rm -rf $(VENV) feeds .seedfeeds bench/out

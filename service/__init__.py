@@ -1,0 +1,1 @@
+"""seedfeeds: a self-hosted feed publisher for plain-text news files."""

@@ -1,0 +1,23 @@
+"""The article: what the reader hands to the rest of the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as read from a seed file; plain data, no behaviour."""
+
+    id: str
+    title: str
+    tags: tuple[str, ...]
+    published: datetime | None  # None: first seen by the publisher decides
+    paragraphs: tuple[str, ...]
+    summary: str
+    source: str  # path of the seed file, relative to the seeds folder
+    line: int  # line of the header (or of the front matter's title)
+    markup: str = "text"  # "text" or "markdown"
+    link: str | None = None
+    author: str | None = None

@@ -1,0 +1,70 @@
+"""What ``seedfeeds check`` prints: a table for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from .article import Article
+from .identity import tag_key
+from .problems import Problem
+from .seedfile import SeedFile
+
+
+def as_json(results: Sequence[SeedFile]) -> str:
+    """A JSON array, one object per article, in file then document order."""
+    rows = [{
+        "file": seed.path,
+        "line": article.line,
+        "id": article.id,
+        "title": article.title,
+        "tags": list(article.tags),
+        "published": _iso(article.published),
+        "paragraphs": len(article.paragraphs),
+        "summary": article.summary,
+    } for seed in results for article in seed.articles]
+    return json.dumps(rows, ensure_ascii=False, indent=2)
+
+
+def as_table(results: Sequence[SeedFile], width: int = 100) -> str:
+    """Per file, a row per article: line, date, paragraphs, id, headline, then its tags."""
+    out: list[str] = []
+    for seed in results:
+        count = len(seed.articles)
+        out.append(f"{seed.path}  ({count} article{'' if count == 1 else 's'}, {seed.encoding})")
+        if count:
+            out.append(f"  {'LINE':>5}  {'PUBLISHED':<25}  {'¶':>3}  {'ID':<36}  HEADLINE")
+        indent = 2 + 5 + 2 + 25 + 2 + 3 + 2 + 36 + 2
+        room = max(width - indent, 20)
+        for article in seed.articles:
+            out.append(f"  {article.line:>5}  {_iso(article.published) or 'when first seen':<25}"
+                       f"  {len(article.paragraphs):>3}  {article.id}  "
+                       f"{_fit(article.title, room)}")
+            if article.tags:
+                out.append(" " * indent + _fit("tags: " + ", ".join(article.tags), room))
+        out.append("")
+    return "\n".join(out)
+
+
+def summary_line(results: Sequence[SeedFile], errors: Sequence[Problem]) -> str:
+    articles = sum(len(seed.articles) for seed in results)
+    tags = {tag for seed in results for a in seed.articles for tag in _keys(a)}
+    warnings = sum(len(seed.warnings) for seed in results)
+    files = len(results) + len(errors)
+    return (f"{files} file{'' if files == 1 else 's'}, {articles} article"
+            f"{'' if articles == 1 else 's'}, {len(tags)} tag{'' if len(tags) == 1 else 's'}, "
+            f"{len(errors)} error{'' if len(errors) == 1 else 's'}, "
+            f"{warnings} warning{'' if warnings == 1 else 's'}")
+
+
+def _keys(article: Article) -> list[str]:
+    return [tag_key(tag) for tag in article.tags]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _fit(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: room - 1] + "…"

@@ -1,0 +1,100 @@
+"""The ``seedfeeds`` command: every setting is a flag, generated from the settings table."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import checkreport
+from .config import BY_NAME, SettingError, Settings, load_settings
+from .problems import Problem, SeedError
+from .seedfile import SeedFile, read_seed
+from .seedfolder import scan
+
+
+def setting_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add one ``--flag`` per named setting, its help taken from the settings table."""
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed(names):
+            setting = BY_NAME[name]
+            command = click.option(
+                setting.flag, name, metavar=setting.metavar, default=None,
+                help=f"{setting.help} [env {setting.env}; default: "
+                     f"{setting.default or 'empty'}]")(command)
+        return command
+    return decorate
+
+
+def settings_from(flags: dict[str, Any]) -> Settings:
+    """Validate flags and environment once; a bad value is a usage error naming both."""
+    try:
+        return load_settings({k: v for k, v in flags.items() if k in BY_NAME})
+    except SettingError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="seedfeeds")
+def main() -> None:
+    """seedfeeds: publish plain-text news files as Atom, RSS and JSON feeds, one per tag.
+
+    Drop seed files into the seeds folder; every tag gets its feeds, and readers
+    subscribe to a tag, to everything, or to every tag at once (OPML).
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of articles.")
+@setting_options("timezone", "max_file_size")
+def check(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> None:
+    """Show what the seed files at PATHS would publish (folders are searched).
+
+    Prints a table of every article (line, release time, paragraphs, id,
+    headline, tags), or with --json an array of objects with the keys file,
+    line, id, title, tags, published, paragraphs and summary. Problems go to
+    standard error as PATH:LINE: error|warning: REASON. Exits 1 if any file
+    cannot be read or parsed, 0 otherwise.
+    """
+    settings = settings_from(flags)
+    results, errors = read_all(_expand(paths), settings)
+    for seed in results:
+        for problem in seed.warnings:
+            click.echo(str(problem), err=True)
+    for problem in errors:
+        click.echo(str(problem), err=True)
+    if as_json:
+        click.echo(checkreport.as_json(results))
+    else:
+        width = shutil.get_terminal_size((120, 24)).columns
+        click.echo(checkreport.as_table(results, width))
+        click.echo(checkreport.summary_line(results, errors))
+    sys.exit(1 if errors else 0)
+
+
+def _expand(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """Files as given; folders as the seed files inside them."""
+    out = []
+    for path in paths:
+        if path.is_dir():
+            out.extend((path / name, (path / name).as_posix()) for name in scan(path))
+        else:
+            out.append((path, str(path)))
+    return out
+
+
+def read_all(files: list[tuple[Path, str]],
+             settings: Settings) -> tuple[list[SeedFile], list[Problem]]:
+    results, errors = [], []
+    for path, name in files:
+        try:
+            results.append(read_seed(path, name, timezone=settings.timezone,
+                                     max_size=settings.max_file_size))
+        except SeedError as exc:
+            errors.append(exc.problem)
+    return results, errors

@@ -1,0 +1,220 @@
+"""Settings: one declarative table that is the defaults, the validation and the docs.
+
+Every setting is read once, from a command-line flag or a ``SEEDFEEDS_*``
+environment variable (the flag wins), validated at start-up with a message that
+names the flag and the variable, and handed around as one frozen ``Settings``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_PREFIX = "SEEDFEEDS_"
+
+
+class SettingError(ValueError):
+    """A setting's value is unusable; the message names the flag and variable."""
+
+
+def _path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("expected a path, got an empty value")
+    return Path(raw).expanduser()
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip().replace("_", ""))
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a number from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        text = raw.strip().lower()
+        scale = 1.0
+        if text.endswith("ms"):
+            text, scale = text[:-2], 0.001
+        elif text.endswith("s"):
+            text = text[:-1]
+        try:
+            value = float(text) * scale
+        except ValueError:
+            raise ValueError(f"expected seconds such as 0.2, 200ms or 5s, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected {low} to {high} seconds, got {value:g}")
+        return value
+
+    return parse
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2,
+               "mib": 1024**2, "mb": 1000**2, "g": 1024**3, "gib": 1024**3, "gb": 1000**3}
+
+
+def _size(raw: str) -> int:
+    text = raw.strip().lower().replace(" ", "")
+    number = text.rstrip("kmgib")
+    unit = text[len(number):]
+    try:
+        value = int(float(number) * _SIZE_UNITS[unit])
+    except (ValueError, KeyError):
+        raise ValueError(f"expected a size such as 10MiB or 500000, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"expected a positive size, got {raw!r}")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _timezone(raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {raw!r} (use an IANA name such as "
+                         "UTC or Asia/Shanghai)") from None
+
+
+def _base_url(raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL, got {raw!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"expected a URL without query or fragment, got {raw!r}")
+    return url
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    default: str
+    parse: Callable[[str], Any]
+    help: str
+    metavar: str = "TEXT"
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("seeds", "seeds", _path,
+            "Folder of seed files to publish (subfolders included).", "DIR"),
+    Setting("feeds", "feeds", _path,
+            "Output folder: the complete static site of feeds and pages.", "DIR"),
+    Setting("state", ".seedfeeds/state.sqlite", _path,
+            "SQLite file that remembers first-seen times, content hashes and slugs "
+            "across restarts; keep it outside the feeds folder.", "FILE"),
+    Setting("base_url", "http://localhost:8080", _base_url,
+            "Public URL of the site; every link in a feed is built from it.", "URL"),
+    Setting("host", "127.0.0.1", _text,
+            "Address the web server listens on (0.0.0.0 for every interface).", "ADDR"),
+    Setting("port", "8080", _int_range(1, 65535), "Port the web server listens on.", "PORT"),
+    Setting("timezone", "UTC", _timezone,
+            "Time zone of release times written without an offset.", "ZONE"),
+    Setting("entries", "50", _int_range(1, 10_000),
+            "Newest entries kept in each feed.", "N"),
+    Setting("debounce", "0.2", _seconds(0.0, 60.0),
+            "Quiet time after a change in seeds/ before a publish pass starts.", "SECONDS"),
+    Setting("reconcile", "300", _seconds(1.0, 86_400.0),
+            "Period of the full rescan that heals any missed file event.", "SECONDS"),
+    Setting("poll", "false", _bool,
+            "Watch seeds/ by polling instead of OS events (network shares, bind mounts).",
+            "BOOL"),
+    Setting("max_age", "300", _int_range(0, 31_536_000),
+            "Cache-Control max-age, in seconds, of served feeds and pages.", "SECONDS"),
+    Setting("max_file_size", "10MiB", _size,
+            "Largest seed file read; a bigger one is reported as an error.", "SIZE"),
+    Setting("site_title", "seedfeeds", _text,
+            "Site name, used in feed titles and pages.", "TEXT"),
+    Setting("author", "", _text,
+            "Feed author name (Atom requires one); empty means the site title.", "TEXT"),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings; build one with ``load_settings``."""
+
+    seeds: Path
+    feeds: Path
+    state: Path
+    base_url: str
+    host: str
+    port: int
+    timezone: ZoneInfo
+    entries: int
+    debounce: float
+    reconcile: float
+    poll: bool
+    max_age: int
+    max_file_size: int
+    site_title: str
+    author: str
+
+    @property
+    def feed_author(self) -> str:
+        return self.author or self.site_title
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def load_settings(flags: Mapping[str, str | None] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from flags (by setting name), then the environment, then defaults."""
+    flags = flags or {}
+    environ = os.environ if environ is None else environ
+    unknown = set(flags) - set(BY_NAME)
+    if unknown:
+        raise SettingError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw, origin = setting.default, "default"
+        if environ.get(setting.env) is not None:
+            raw, origin = environ[setting.env], setting.env
+        if flags.get(setting.name) is not None:
+            raw, origin = str(flags[setting.name]), setting.flag
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as exc:
+            raise SettingError(f"{setting.flag} / {setting.env} (from {origin}): {exc}") from None
+    return Settings(**values)
+
+
+def defaults() -> Settings:
+    """The embedded defaults, ignoring the environment."""
+    return load_settings({}, {})

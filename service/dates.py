@@ -1,0 +1,61 @@
+"""Release times as people write them, to aware datetimes.
+
+Month names are matched here rather than with ``strptime('%b')``, whose result
+depends on the process locale (which feedgen switches while rendering RSS).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+
+_MONTHS = {name: number for number, names in enumerate((
+    ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+    ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+    ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+    ("dec", "december")), start=1) for name in names}
+
+_TIME = r"(?:[ T,]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+_ENGLISH = re.compile(r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
+                      r"(?P<y>\d{4})" + _TIME + r"\s*$")
+_CHINESE = re.compile(r"(?P<y>\d{4})\s*年\s*(?P<mo>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]?"
+                      + _TIME.replace("[ T,]+", r"\s*") + r"\s*$")
+_SLASHED = re.compile(r"(?P<y>\d{4})[/.](?P<mo>\d{1,2})[/.](?P<d>\d{1,2})" + _TIME + r"\s*$")
+
+
+def parse_release_time(raw: str, default_tz: tzinfo) -> datetime:
+    """Parse one release time; naive times are in ``default_tz``. Raises ValueError."""
+    text = raw.strip()
+    if not text:
+        raise ValueError("the release time is empty")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = _parse_written(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=default_tz)
+    return value
+
+
+def _parse_written(text: str) -> datetime:
+    match = _ENGLISH.match(text)
+    if match:
+        month = _MONTHS.get(match["mon"].lower())
+        if month is None:
+            raise ValueError(f"unknown month {match['mon']!r} in release time {text!r}")
+    else:
+        match = _CHINESE.match(text) or _SLASHED.match(text)
+        if match is None:
+            raise ValueError(f"unrecognised release time {text!r} (write it like "
+                             "'Apr 14, 2024 03:24 AM' or '2024-04-14 03:24')")
+        month = int(match["mo"])
+    hour = int(match["h"] or 0)
+    if match["ampm"]:
+        if not 1 <= hour <= 12:
+            raise ValueError(f"hour {hour} does not fit AM/PM in release time {text!r}")
+        hour = hour % 12 + (12 if match["ampm"][0] in "Pp" else 0)
+    try:
+        return datetime(int(match["y"]), month, int(match["d"]), hour,
+                        int(match["mi"] or 0), int(match["s"] or 0))
+    except ValueError as exc:
+        raise ValueError(f"impossible release time {text!r}: {exc}") from None

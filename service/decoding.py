@@ -1,0 +1,159 @@
+"""Bytes to clean text: detect the encoding, never crash on any byte sequence.
+
+The cascade is BOM, then strict UTF-8, then BOM-less UTF-16 by its NUL pattern,
+then the Chinese legacy encodings. Trying codecs until one "works" is wrong here:
+GB18030 and Big5 decode each other's bytes without error, as mojibake, so the
+choice between them is left to a detector restricted to those codecs.
+
+The result is NFC text with ``\\n`` line ends and no character that XML 1.0
+forbids (feedgen raises on them at render time, so one bad byte would break
+every feed of its tags).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import charset_normalizer
+
+_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_CJK_CODECS = ["gb18030", "cp950", "big5hkscs"]
+# Below this many non-ASCII bytes the detector guesses Big5 for plain GBK text.
+_DETECT_MIN_BYTES = 64
+# Characters XML 1.0 forbids, plus C1 controls (mis-decoded cp1252, never meant).
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+_REPLACEMENT = "\ufffd"
+_REPLACED = re.compile(_REPLACEMENT)
+_NOT_TEXT = re.compile(_ILLEGAL.pattern[:-1] + _REPLACEMENT + "]")
+# A decoded text with more than this share of replaced or control characters is binary.
+BINARY_SHARE = 0.10
+MAX_LINES_NAMED = 5
+
+
+class BinaryFile(ValueError):
+    """The bytes are not text; ``line`` is where that shows first, if known."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Clean text and what was done to get it: (line, message) notes."""
+
+    text: str
+    encoding: str
+    notes: tuple[tuple[int | None, str], ...] = ()
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode seed-file bytes to clean NFC text; raise ``BinaryFile`` if not text."""
+    encoding, text = _decode(data)
+    replaced = text.count(_REPLACEMENT)
+    controls = len(_ILLEGAL.findall(text)) if _ILLEGAL.search(text) else 0
+    bad_share = (replaced + controls) / max(len(text), 1)
+    if bad_share > BINARY_SHARE:
+        first = _first_line_matching(text, _NOT_TEXT)
+        raise BinaryFile(f"binary data, not text ({bad_share:.0%} of the characters "
+                         f"are not text in {encoding})", first)
+    notes: list[tuple[int | None, str]] = []
+    if replaced:
+        lines = _lines_matching(text, _REPLACED)
+        notes.append((lines[0], f"bytes that are not valid {encoding} replaced by U+FFFD "
+                      f"on {_describe_lines(lines)}"))
+    if controls:
+        lines = _lines_matching(text, _ILLEGAL)
+        text = _ILLEGAL.sub("", text)
+        notes.append((lines[0], f"{controls} control character(s) removed on "
+                      f"{_describe_lines(lines)}"))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if encoding not in {"utf-8", "ascii"}:
+        notes.insert(0, (None, f"decoded as {encoding}"))
+    return Decoded(text, encoding, tuple(notes))
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Choose the encoding and decode, replacing what does not decode."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec, data[len(bom):].decode(codec, "replace")
+    if b"\x00" in data:
+        codec = _utf16_by_nul_pattern(data)
+        if codec is None:
+            raise BinaryFile("binary data, not text (NUL bytes)",
+                             data.count(b"\n", 0, data.index(b"\x00")) + 1)
+        return codec, data.decode(codec, "replace")
+    try:
+        return "utf-8", data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    as_utf8 = data.decode("utf-8", "replace")
+    invalid = as_utf8.count(_REPLACEMENT)
+    valid_multibyte = len(as_utf8) - invalid - _ascii_count(data)
+    if valid_multibyte >= 4 * invalid:
+        return "utf-8", as_utf8  # UTF-8 with a few damaged bytes, not a legacy encoding
+    try:
+        as_gb = data.decode("gb18030")
+    except UnicodeDecodeError:
+        as_gb = None
+    if as_gb is not None:
+        if len(data) - _ascii_count(data) >= _DETECT_MIN_BYTES:
+            best = charset_normalizer.from_bytes(data, cp_isolation=_CJK_CODECS).best()
+            if best is not None and best.encoding in {"cp950", "big5hkscs"}:
+                return best.encoding, data.decode(best.encoding, "replace")
+        return "gb18030", as_gb
+    candidates = [("utf-8", as_utf8), ("gb18030", data.decode("gb18030", "replace"))]
+    return min(candidates, key=lambda pair: pair[1].count(_REPLACEMENT))
+
+
+def _utf16_by_nul_pattern(data: bytes) -> str | None:
+    """UTF-16 without BOM shows NULs on one byte parity (the high bytes of ASCII)."""
+    sample = data[:65536]
+    if len(sample) % 2:
+        sample = sample[:-1]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    pairs = len(sample) // 2
+    if odd >= 0.3 * pairs and even <= 0.02 * pairs:
+        return "utf-16-le"
+    if even >= 0.3 * pairs and odd <= 0.02 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _ascii_count(data: bytes) -> int:
+    return len(data) - len(data.translate(None, bytes(range(128))))
+
+
+def _lines_matching(text: str, pattern: re.Pattern[str]) -> list[int]:
+    lines: list[int] = []
+    line, pos = 1, 0
+    for match in pattern.finditer(text):
+        line += text.count("\n", pos, match.start())
+        pos = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    return lines
+
+
+def _first_line_matching(text: str, pattern: re.Pattern[str]) -> int | None:
+    match = pattern.search(text)
+    return None if match is None else text.count("\n", 0, match.start()) + 1
+
+
+def _describe_lines(lines: list[int]) -> str:
+    named = ", ".join(str(n) for n in lines[:MAX_LINES_NAMED])
+    more = f" and {len(lines) - MAX_LINES_NAMED} more" if len(lines) > MAX_LINES_NAMED else ""
+    return ("line " if len(lines) == 1 else "lines ") + named + more
