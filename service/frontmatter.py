@@ -38,7 +38,7 @@ def split_front_matter(lines: list[str]) -> FrontMatter:
     else:
         raise FrontMatterError("front matter opened with --- is never closed by a --- line", 1)
     try:
-        fields = yaml.load("\n".join(lines[1:index]), Loader=yaml.BaseLoader)  # noqa: S506
+        fields = yaml.load("\n".join(lines[1:index]), Loader=yaml.BaseLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1

@@ -9,6 +9,7 @@ write by hand. Everything returns values; the only I/O is ``read_seed``.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from .dates import parse_release_time
 from .decoding import BinaryFile, decode
 from .frontmatter import KNOWN_KEYS, FrontMatterError, key_lines, split_front_matter
 from .identity import article_id, tag_key
-from .problems import Problem, SeedError, error, warning
+from .problems import Problem, error, warning
 
 MAX_HEADLINE = 500  # characters; a longer header line is shortened, with a warning
 SUMMARY_LENGTH = 280
@@ -29,8 +30,10 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 _SEPARATOR = re.compile("[|｜]")
 _SENTENCE_END = ".!?。！？"
+_SENTENCE_MARK = re.compile("[.!?。！？]")
+_AFTER_LAST_END = re.compile("[^.!?。！？]*")
 _RELEASE = re.compile(r"(?:release\s*time|发布时间|發佈時間|發布時間)\s*[:：]\s*(.*)", re.I)
-_RELEASE_START = ("R", "r", "发", "發")
+_RELEASE_FIRST = frozenset("Rr发發")
 _DANGLING = ("【", "[")
 # Zero-width and bidirectional-override characters: invisible, and hostile in a title.
 _INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -96,37 +99,46 @@ def _parse_dump(lines: list[str], path: str, tz: tzinfo, notes: list[Problem]) -
     """Walk the lines once: each article is a header, a release time, a body."""
     s = [text.strip() for text in lines]
     n = len(s)
+    s.append("")  # a sentinel: s[j + 1] always exists
+    releases = _release_lines(s)
+    before_release = set()  # lines followed (blank lines aside) by a release-time line
+    for r in releases:
+        k = r - 1
+        while k >= 0 and not s[k]:
+            k -= 1
+        before_release.add(k)
     i = next(k for k in range(n) if s[k])  # the first non-blank line is always a header
     articles = []
     while i < n:
         header, header_line = s[i], i + 1
-        j = i + 2 if i + 1 < n and s[i + 1] == header else i + 1
-        k = j
-        while k < n and not s[k]:
-            k += 1
+        j = i + 2 if s[i + 1] == header else i + 1
         published = None
-        if k < n and s[k].startswith(_RELEASE_START) and (match := _RELEASE.fullmatch(s[k])):
-            try:
-                published = parse_release_time(match[1], tz)
-            except ValueError as exc:
-                notes.append(warning(path, k + 1, f"{exc}; the article is dated when first seen"))
-            j = k + 1
+        if i in before_release or i + 1 in before_release:
+            k = j
+            while k < n and not s[k]:
+                k += 1
+            if k in releases:
+                try:
+                    published = parse_release_time(releases[k], tz)
+                except ValueError as exc:
+                    notes.append(warning(path, k + 1,
+                                         f"{exc}; the article is dated when first seen"))
+                j = k + 1
         paragraphs: list[str] = []
         chunk: list[str] = []
         while j < n:
             text = s[j]
             if not text or text == header:  # blank line, or page furniture
                 if chunk:
-                    paragraphs.append(_join(chunk))
+                    paragraphs.append(chunk[0] if len(chunk) == 1 else _join(chunk))
                     chunk = []
-                j += 1
-                continue
-            if j + 1 < n and s[j + 1] == text or _release_follows(s, j + 1):
+            elif s[j + 1] == text or j in before_release:
                 break  # the next article's header
-            chunk.append(text)
+            else:
+                chunk.append(text)
             j += 1
         if chunk:
-            paragraphs.append(_join(chunk))
+            paragraphs.append(chunk[0] if len(chunk) == 1 else _join(chunk))
         if paragraphs and paragraphs[-1].endswith(_DANGLING):
             paragraphs[-1] = paragraphs[-1][:-1].rstrip()
             if not paragraphs[-1]:
@@ -138,12 +150,13 @@ def _parse_dump(lines: list[str], path: str, tz: tzinfo, notes: list[Problem]) -
     return articles
 
 
-def _release_follows(s: list[str], k: int) -> bool:
-    """Is the next non-blank line from ``k`` on a release-time line?"""
-    n = len(s)
-    while k < n and not s[k]:
-        k += 1
-    return k < n and s[k].startswith(_RELEASE_START) and _RELEASE.fullmatch(s[k]) is not None
+def _release_lines(s: list[str]) -> dict[int, str]:
+    """Index of every release-time line, with the time as written."""
+    found = {}
+    for index, text in enumerate(s):
+        if text[:1] in _RELEASE_FIRST and (match := _RELEASE.fullmatch(text)):
+            found[index] = match[1]
+    return found
 
 
 def _join(chunk: list[str]) -> str:
@@ -158,59 +171,61 @@ def _join(chunk: list[str]) -> str:
 
 def split_header(header: str) -> tuple[str, tuple[str, ...]]:
     """Headline and tags of a header line, by the rules of DESIGN section 1."""
-    cuts = [m.start() for m in _SEPARATOR.finditer(header)]
-    if not cuts:
+    if "|" not in header and "｜" not in header:
         return clean(header), ()
-    starts = [0] + [c + 1 for c in cuts]
-    ends = [*cuts, len(header)]
-    parts = [header[a:b] for a, b in zip(starts, ends, strict=True)]
+    # Both separators are one character: split a copy, cut the original at the same offsets.
+    parts = header.replace("｜", "|").split("|")
     j = len(parts)
-    while j > 1 and _tag_like(parts[j - 1]):
+    while j > 1 and _as_tag(parts[j - 1]) is not None:
         j -= 1  # walk from the right; never take the first segment
     if j == len(parts):
         return clean(header), ()
-    tags = [clean(p) for p in parts[j:]]
-    left_end = cuts[j - 1]
-    segment_start = starts[j - 1]
-    segment = header[segment_start:left_end]
-    glued, headline_end = "", left_end
-    punct = max(segment.rfind(mark) for mark in _SENTENCE_END)
-    if punct >= 0:
-        glued = segment[punct + 1:]
-        headline_end = segment_start + punct + 1
-    else:
-        words = segment.rstrip()
-        space = max(words.rfind(" "), words.rfind("\t"), words.rfind("\u3000"))
-        glued = words[space + 1:]
-        headline_end = segment_start + space + 1
-    headline = clean(header[:headline_end].rstrip().rstrip("|｜"))
-    if clean(glued) and headline:
-        tags.insert(0, clean(glued))
+    tags = [_as_tag(p) for p in parts[j:]]
+    segment = parts[j - 1].rstrip()
+    segment_start = sum(map(len, parts[:j - 1])) + j - 1 if j > 1 else 0
+    left_end = segment_start + len(parts[j - 1])
+    # The glued tag starts after the last sentence end, or else after the last space.
+    # (Reversed, the text after the last sentence end is a match, not a scan.)
+    start = len(segment) - _AFTER_LAST_END.match(segment[::-1]).end()
+    if start == 0:
+        start = max(segment.rfind(" "), segment.rfind("\t"), segment.rfind("\u3000")) + 1
+    glued = segment[start:]
+    headline = clean(header[:segment_start + start].rstrip().rstrip("|｜"))
+    glued = clean(glued)
+    if glued and headline:
+        tags.insert(0, glued)
     else:
         headline = clean(header[:left_end].rstrip().rstrip("|｜"))
     return headline, _unique(tags)
 
 
-def _tag_like(segment: str) -> bool:
-    text = segment.strip()
-    return (len(text) <= 40 and len(text.split()) <= 4
-            and not any(mark in text for mark in _SENTENCE_END))
+@functools.lru_cache(maxsize=16384)
+def _as_tag(segment: str) -> str | None:
+    """The segment as a tag if it is tag-like (at most 4 words and 40 characters, no
+    sentence end), else None. Cached: the same few hundred tags recur in every file."""
+    text = clean(segment)
+    if len(text) <= 40 and _SENTENCE_MARK.search(text) is None and text.count(" ") <= 3:
+        return text
+    return None
 
 
 def clean(text: str) -> str:
     """One line of display text: no control or invisible characters, single spaces."""
-    if _INVISIBLE.search(text):
-        text = _INVISIBLE.sub("", text)
-    if _CONTROL.search(text):
-        text = _CONTROL.sub(" ", text)
+    if not text.isprintable():  # C-speed gate: the regexes run only on unusual text
+        text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
+    elif "  " not in text and text == text.strip():
+        return text
     return " ".join(text.split())
 
 
 def _unique(tags: list[str]) -> tuple[str, ...]:
+    """Tags in order, each identity once (the first spelling wins), none empty."""
+    if "" not in tags and len(set(map(tag_key, tags))) == len(tags):
+        return tuple(tags)  # the common case
     seen: dict[str, str] = {}
     for tag in tags:
-        if tag and tag_key(tag) not in seen:
-            seen[tag_key(tag)] = tag
+        if tag:
+            seen.setdefault(tag_key(tag), tag)
     return tuple(seen.values())
 
 
@@ -239,7 +254,8 @@ def _make(headline: str, tags: tuple[str, ...], published, paragraphs: list[str]
 
 
 def _summary(paragraphs: list[str]) -> str:
-    return _shorten(clean(paragraphs[0]), SUMMARY_LENGTH) if paragraphs else ""
+    """The first paragraph, shortened; only what can reach the summary is cleaned."""
+    return clean(_shorten(paragraphs[0], SUMMARY_LENGTH)) if paragraphs else ""
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -1,0 +1,88 @@
+"""Benchmark the seed reader: MB/s and articles/s on one core.
+
+Reads every file of a generated corpus (100,000 articles in 1,000 files and 200
+tags by default) three ways, best of N runs each, in one process:
+
+  read + decode     open, read and UTF-8-decode only (the floor)
+  regex split       the same plus a plain blank-line regex split (no rules)
+  seedfeeds reader  service.seedfile.read_seed: the whole format, ids included
+
+    python bench/reader.py [--articles 100000 --files 1000 --tags 200 --runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.seedfile import read_seed  # noqa: E402
+
+GENERATOR = ROOT / "bench" / "make_corpus.py"
+_BLANK = re.compile(r"\n[ \t]*\n")
+
+
+def corpus(articles: int, files: int, tags: int, seed: int) -> Path:
+    """The corpus folder, generated once and kept under bench/out."""
+    folder = ROOT / "bench" / "out" / f"corpus-{articles}-{files}-{tags}-{seed}"
+    if not (folder / "seeds").is_dir():
+        print(f"generating {articles:,} articles in {files:,} files ...", file=sys.stderr)
+        subprocess.run([sys.executable, str(GENERATOR), str(folder / "seeds"),
+                        "--articles", str(articles), "--files", str(files),
+                        "--tags", str(tags), "--seed", str(seed),
+                        "--truth", str(folder / "truth.jsonl")], check=True)
+    return folder / "seeds"
+
+
+def read_decode(paths: list[Path]) -> int:
+    return sum(len(p.read_bytes().decode("utf-8")) for p in paths)
+
+
+def regex_split(paths: list[Path]) -> int:
+    return sum(len(_BLANK.split(p.read_bytes().decode("utf-8"))) for p in paths)
+
+
+def reader(paths: list[Path]) -> int:
+    return sum(len(read_seed(p, p.name).articles) for p in paths)
+
+
+def best_of(runs: int, work, paths: list[Path]) -> tuple[float, int]:
+    times, result = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = work(paths)
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--tags", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    paths = sorted(corpus(args.articles, args.files, args.tags, args.seed).iterdir())
+    megabytes = sum(p.stat().st_size for p in paths) / 1e6
+    print(f"corpus: {len(paths):,} files, {megabytes:.1f} MB, {args.articles:,} articles; "
+          f"best of {args.runs} runs, one core\n")
+    print("| stage | seconds | MB/s | articles/s |")
+    print("|---|---:|---:|---:|")
+    for name, work in (("read + decode", read_decode), ("regex split", regex_split),
+                       ("seedfeeds reader", reader)):
+        seconds, result = best_of(args.runs, work, paths)
+        rate = f"{args.articles / seconds:,.0f}" if work is reader else "-"
+        print(f"| {name} | {seconds:.2f} | {megabytes / seconds:.0f} | {rate} |")
+        if work is reader and result != args.articles:
+            sys.exit(f"reader found {result} articles, expected {args.articles}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Atom and RSS 2.0 renderers: a Feed in, deterministic bytes out.
+
+The only module that imports feedgen. feedgen fills unset dates with now(),
+prepends entries and takes the RSS channel link from the last link added, so
+every call here sets each value explicitly and in a deliberate order.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+
+from .body import body_html
+from .identity import ARTICLE_NAMESPACE
+from .sitemodel import Entry, Feed
+
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+GENERATOR = "seedfeeds"  # no version or uri: an upgrade must not change every feed's bytes
+
+# feedgen formats RSS dates under locale.setlocale(LC_ALL, "C"), which is
+# process-global: two threads rendering RSS at once could restore the wrong locale.
+_RSS_LOCK = threading.Lock()
+
+
+def feed_id(feed: Feed) -> str:
+    """The feed's id: a urn:uuid from its slug, independent of the host name."""
+    return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, 'feed:' + (feed.slug or ''))}"
+
+
+def entry_id(entry: Entry) -> str:
+    """The entry's id, the same string in Atom, RSS and JSON Feed."""
+    return f"urn:uuid:{entry.id}"
+
+
+def render_atom(feed: Feed) -> bytes:
+    """The feed as an Atom 1.0 document, UTF-8, identical bytes for identical input."""
+    generator = _generator(feed, self_url=feed.links.atom, self_type=ATOM_TYPE)
+    return generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def render_rss(feed: Feed) -> bytes:
+    """The feed as an RSS 2.0 document, UTF-8, identical bytes for identical input."""
+    generator = _generator(feed, self_url=feed.links.rss, self_type=RSS_TYPE)
+    with _RSS_LOCK:
+        return generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def _generator(feed: Feed, self_url: str, self_type: str) -> FeedGenerator:
+    generator = FeedGenerator()
+    # RSS <author> must be an e-mail address, which we do not have: dc:creator
+    # carries the name in RSS. Atom has its own <author>, so not there.
+    generator.load_extension("dc", atom=False, rss=True)
+    generator.id(feed_id(feed))
+    generator.title(feed.title)
+    # Also the RSS channel <description>, which RSS requires to be non-empty.
+    generator.subtitle(feed.subtitle or feed.title)
+    # RFC 4287 wants an author on the feed or on every entry.
+    generator.author({"name": feed.author or feed.title})
+    generator.updated(feed.updated)  # also RSS lastBuildDate; the default is now()
+    generator.generator(GENERATOR)
+    # The RSS channel <link> is the last link added: the page must come last.
+    generator.link(href=self_url, rel="self", type=self_type)
+    generator.link(href=feed.links.page, rel="alternate", type="text/html")
+    for entry in feed.entries:
+        # add_entry() prepends by default; entries arrive newest first.
+        _fill_entry(generator.add_entry(order="append"), entry)
+    return generator
+
+
+def _fill_entry(item: FeedEntry, entry: Entry) -> None:
+    item.id(entry_id(entry))  # also the RSS guid, isPermaLink="false"
+    item.title(entry.title)
+    # feedgen 1.0.0 drops rel and type from Atom entry links (its issue 135):
+    # only href is written, which Atom reads as rel="alternate". A second
+    # link (the source) would then be a duplicate alternate, so there is one.
+    item.link(href=entry.url, rel="alternate")
+    item.published(entry.published)  # also the RSS pubDate
+    item.updated(entry.updated)  # the default is now()
+    # type="html" escapes the markup; "CDATA" would make invalid Atom.
+    item.content(body_html(entry), type="html")
+    if entry.summary:
+        item.summary(entry.summary)  # also the RSS <description>
+    for tag in entry.tags:
+        item.category(term=tag.name)
+    if entry.author:
+        item.author(name=entry.author)
+        item.dc.dc_creator(entry.author)

@@ -1,0 +1,152 @@
+"""The static site's HTML pages: pure functions from sitemodel data to UTF-8 bytes.
+
+The only module that imports jinja2. Every value reaches the templates through
+autoescaping; the one exception is an article body, which body_html has already
+made safe. Nothing here reads the clock, so the same data gives the same bytes and
+the site writer can skip unchanged files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from .body import body_html
+from .sitemodel import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
+
+# Not strftime("%b"): its result depends on the process locale, which feedgen
+# switches while it renders RSS.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+_SAFE_LINK_SCHEMES = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class FeedFormat:
+    """One way to subscribe to a feed: its badge label, media type and address."""
+
+    key: str
+    label: str
+    media_type: str
+    url: str
+
+
+# One row per format, so templates loop instead of repeating three blocks.
+_FORMATS = (
+    ("atom", "Atom", "application/atom+xml"),
+    ("rss", "RSS", "application/rss+xml"),
+    ("json", "JSON", "application/feed+json"),
+)
+
+
+def feed_formats(links: FeedLinks) -> tuple[FeedFormat, ...]:
+    """The Atom, RSS and JSON Feed addresses of ``links``, in that order."""
+    return tuple(FeedFormat(key, label, media_type, getattr(links, key))
+                 for key, label, media_type in _FORMATS)
+
+
+def format_date(value: datetime) -> str:
+    """'14 Apr 2024, 03:24 UTC': day, month, year and time in the value's own offset."""
+    return (f"{value.day} {_MONTHS[value.month - 1]} {value.year}, "
+            f"{value:%H:%M} {_offset_label(value)}")
+
+
+def _offset_label(value: datetime) -> str:
+    offset = value.utcoffset()
+    if offset is None:
+        # sitemodel promises aware datetimes; guessing a zone would print a wrong time.
+        raise ValueError(f"naive datetime {value.isoformat()} cannot be shown with a zone")
+    minutes = int(offset.total_seconds()) // 60
+    if minutes == 0:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '-'}{hours:02d}:{rest:02d}"
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _count(number: int) -> str:
+    return f"{number} article" if number == 1 else f"{number} articles"
+
+
+def _tag_url(site: Site, tag: TagRef) -> str:
+    return f"{site.base_url}/tags/{tag.slug}/"
+
+
+def _external_link(url: str | None) -> str | None:
+    # The link comes from a seed file anyone may write: only web addresses become
+    # hrefs, never javascript: or data: URLs.
+    if url and url.strip().lower().startswith(_SAFE_LINK_SCHEMES):
+        return url.strip()
+    return None
+
+
+def _page_title(site: Site, heading: str) -> str:
+    # Feed titles may already name the site; don't say it twice in the tab.
+    return heading if site.title in heading else f"{heading} · {site.title}"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("service", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(date=format_date, iso=_iso, count=_count, formats=feed_formats)
+    env.globals.update(tag_url=_tag_url)
+    return env
+
+
+def _render(template: str, site: Site, **context: Any) -> bytes:
+    page = _environment().get_template(template).render(
+        site=site,
+        home_url=f"{site.base_url}/",
+        stylesheet_url=f"{site.base_url}/static/style.css",
+        **context,
+    )
+    return page.encode("utf-8")
+
+
+def render_index(site: Site, tags: Sequence[TagSummary], all_feed: Feed) -> bytes:
+    """The home page: subscribe links for everything, the tag table, the newest articles."""
+    return _render("index.html", site, title=site.title, tags=tuple(tags), feed=all_feed)
+
+
+def render_tag_page(site: Site, feed: Feed) -> bytes:
+    """One tag's page: its feeds to subscribe to and its entries, newest first."""
+    return _render("tag.html", site, title=_page_title(site, feed.title), feed=feed)
+
+
+def render_article_page(site: Site, entry: Entry) -> bytes:
+    """One article: headline, dates, author, tags, body and a link to its original."""
+    return _render(
+        "article.html", site,
+        title=_page_title(site, entry.title),
+        entry=entry,
+        # Already safe HTML (body_html escapes text, drops raw HTML from Markdown);
+        # article.html marks it |safe, the one unescaped value on the site.
+        body=body_html(entry),
+        original=_external_link(entry.link),
+    )
+
+
+def render_not_found(site: Site, what: str) -> bytes:
+    """The 404 page for the requested path ``what``, with ways back to the feeds."""
+    return _render("not_found.html", site, title=_page_title(site, "Not found"), what=what)
+
+
+def stylesheet() -> bytes:
+    """The site's one stylesheet, to be served at ``{base_url}/static/style.css``."""
+    return resources.files("service").joinpath("static/style.css").read_bytes()

@@ -1,0 +1,40 @@
+"""Fixtures shared by the tests: seed files written into a temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SHARED_SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
+REAL_SEED = SHARED_SEEDS / "000_73324a814fad35fd.txt"
+
+
+@pytest.fixture
+def real_seed() -> Path:
+    """The real seed file the format comes from; CI has it beside the project."""
+    if not REAL_SEED.is_file():
+        pytest.skip(f"the real seed file is not here: {REAL_SEED} (it lives in ../shared/seeds)")
+    return REAL_SEED
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def write(seeds: Path) -> Callable[[str, str | bytes], Path]:
+    """Write a seed file (text as UTF-8, or raw bytes) into the seeds folder."""
+    def write_file(name: str, content: str | bytes) -> Path:
+        path = seeds / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+        return path
+    return write_file

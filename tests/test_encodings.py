@@ -1,0 +1,73 @@
+"""Every supported encoding reads to the same articles; invalid bytes never crash."""
+
+import codecs
+
+import pytest
+
+from service.seedfile import parse_seed
+
+CHINESE = ("渡轮今天恢复运营！交通｜港口｜城市\n渡轮今天恢复运营！交通｜港口｜城市\n\n"
+           "发布时间：2024年4月14日 03:24\n\n"
+           "今天上午，连接老港区和河滨区的第一艘电动渡轮正式启航，全程仅需十二分钟。"
+           "市交通局表示，工作日每十五分钟一班，周末每半小时一班。\n\n"
+           "“我们希望这条河重新成为一条路，”港务长说。\n")
+
+
+def fields(seed):
+    return [(a.id, a.title, a.tags, a.published, a.paragraphs) for a in seed.articles]
+
+
+def read(data: bytes, name: str = "news.txt"):
+    return parse_seed(data, name)
+
+
+@pytest.mark.parametrize("encode", [
+    lambda t: t.encode("gb18030"),
+    lambda t: t.encode("gbk"),
+    lambda t: codecs.BOM_UTF8 + t.encode("utf-8"),
+    lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le"),
+    lambda t: codecs.BOM_UTF16_BE + t.encode("utf-16-be"),
+    lambda t: t.encode("utf-16"),
+    lambda t: t.replace("\n", "\r\n").encode("utf-8"),
+], ids=["gb18030", "gbk", "utf-8-bom", "utf-16-le-bom", "utf-16-be-bom", "utf-16", "crlf"])
+def test_each_encoding_gives_the_same_articles_as_utf8(encode):
+    expected = fields(read(CHINESE.encode("utf-8")))
+    assert expected and expected[0][1] == "渡轮今天恢复运营！"
+    assert fields(read(encode(CHINESE))) == expected
+
+
+def test_gb18030_is_named_in_a_note():
+    seed = read(CHINESE.encode("gb18030"))
+    assert seed.encoding == "gb18030"
+    assert any("gb18030" in w.message for w in seed.warnings)
+
+
+def test_short_gbk_text_is_read_as_gb18030_not_big5():
+    seed = read("新闻 | 港口\n新闻 | 港口\n\n你好\n".encode("gbk"))
+    assert seed.encoding == "gb18030"
+    assert seed.articles[0].paragraphs == ("你好",)
+
+
+def test_utf16_without_bom_is_recognised_by_its_nul_pattern():
+    text = "Ferry news! Harbour | Sea\nFerry news! Harbour | Sea\n\nThe ferry is back.\n"
+    for codec in ("utf-16-le", "utf-16-be"):
+        assert [a.title for a in read(text.encode(codec)).articles] == ["Ferry news!"]
+
+
+def test_a_few_invalid_bytes_become_replacement_characters_with_a_warning_naming_the_line():
+    data = "Ferry news! Harbour | Sea\nFerry news! Harbour | Sea\n\nCafé ok.\n\nBad \xff byte.\n"
+    seed = read(data.encode("utf-8").replace(b"\xc3\xbf", b"\xff"))
+    assert seed.articles[0].paragraphs == ("Café ok.", "Bad \ufffd byte.")
+    assert [(w.line, "U+FFFD" in w.message) for w in seed.warnings] == [(6, True)]
+
+
+def test_a_utf8_file_cut_inside_a_character_still_publishes():
+    data = "Ferry news! Harbour | Sea\nFerry news! Harbour | Sea\n\n渡轮恢复运营".encode()[:-2]
+    seed = read(data)
+    assert seed.articles[0].title == "Ferry news!"
+    assert seed.articles[0].paragraphs[0].startswith("渡轮恢复")
+
+
+def test_text_is_normalised_to_nfc():
+    decomposed = "Cafe\u0301 opens! Food | City\nCafe\u0301 opens! Food | City\n\nBody.\n"
+    assert read(decomposed.encode()).articles[0].title == "Café opens!"
