@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from collections.abc import Callable, Iterable
@@ -13,6 +14,7 @@ import click
 from . import checkreport
 from .config import BY_NAME, SettingError, Settings, load_settings
 from .problems import Problem, SeedError
+from .publisher import Publisher
 from .seedfile import SeedFile, read_seed
 from .seedfolder import scan
 
@@ -98,3 +100,72 @@ def read_all(files: list[tuple[Path, str]],
         except SeedError as exc:
             errors.append(exc.problem)
     return results, errors
+
+
+@main.command()
+@setting_options("seeds", "feeds", "state", "base_url", "timezone", "entries",
+                 "max_file_size", "site_title", "author")
+def build(**flags: Any) -> None:
+    """Build the whole site into the feeds folder once, then exit.
+
+    Reads every seed file, writes every feed, page and the manifest, rewriting
+    only files whose bytes changed. Shows a progress bar on a terminal and ends
+    with a one-line summary. Exits 1 if any seed file has an error (the other
+    files are published all the same).
+    """
+    settings = settings_from(flags)
+    configure_logging(quiet=True)
+    publisher = Publisher(settings)
+    try:
+        with _ProgressBar() as progress:
+            report = publisher.publish(None, progress=progress)
+    finally:
+        publisher.close()
+    errors, _warnings = publisher.problems()
+    for problem in errors:
+        click.echo(str(problem), err=True)
+    click.echo(f"built {settings.feeds}: {report.files} files, {report.articles} articles, "
+               f"{report.tags} tags, {report.errors} errors, {report.embargoed} embargoed; "
+               f"wrote {report.files_written}, unchanged {report.files_unchanged}, "
+               f"removed {report.files_removed}; {report.seconds:.1f} s")
+    sys.exit(1 if errors else 0)
+
+
+class _ProgressBar:
+    """A progress bar per stage on a terminal; silent when output is not a terminal."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.stage = ""
+        self.enabled = sys.stderr.isatty()
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self._close()
+            self.stage = stage
+            label = {"read": "reading seeds  ", "render": "rendering pages"}.get(stage, stage)
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr,
+                                         show_pos=True)
+            self.bar.__enter__()
+            self.done = 0
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __exit__(self, *_: object) -> None:
+        self._close()
+
+
+def configure_logging(quiet: bool = False) -> None:
+    """Log lines with time and level to stderr; quiet keeps only warnings."""
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -31,7 +31,7 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 _SEPARATOR = re.compile("[|｜]")
 _SENTENCE_END = ".!?。！？"
 _SENTENCE_MARK = re.compile("[.!?。！？]")
-_AFTER_LAST_END = re.compile("[^.!?。！？]*")
+_UP_TO_LAST_END = re.compile(".*[.!?。！？]", re.DOTALL)  # greedy: ends at the last one
 _RELEASE = re.compile(r"(?:release\s*time|发布时间|發佈時間|發布時間)\s*[:：]\s*(.*)", re.I)
 _RELEASE_FIRST = frozenset("Rr发發")
 _DANGLING = ("【", "[")
@@ -96,34 +96,30 @@ def parse_seed(data: bytes, path: str, *, timezone: tzinfo = UTC) -> SeedFile:
 # --- the news dump -----------------------------------------------------------
 
 def _parse_dump(lines: list[str], path: str, tz: tzinfo, notes: list[Problem]) -> list[Article]:
-    """Walk the lines once: each article is a header, a release time, a body."""
+    """Walk the lines once: each article is a header, a release time, a body.
+
+    Release-time lines are looked for only where they matter, right after a header
+    and right after a body line (which they would make a header), instead of in a
+    separate pass over every line: the walk is most of the reader's time.
+    """
     s = [text.strip() for text in lines]
     n = len(s)
-    s.append("")  # a sentinel: s[j + 1] always exists
-    releases = _release_lines(s)
-    before_release = set()  # lines followed (blank lines aside) by a release-time line
-    for r in releases:
-        k = r - 1
-        while k >= 0 and not s[k]:
-            k -= 1
-        before_release.add(k)
+    s += ("", "")  # sentinels: s[j + 1] and s[j + 2] exist for every line j < n
     i = next(k for k in range(n) if s[k])  # the first non-blank line is always a header
     articles = []
     while i < n:
         header, header_line = s[i], i + 1
         j = i + 2 if s[i + 1] == header else i + 1
         published = None
-        if i in before_release or i + 1 in before_release:
-            k = j
-            while k < n and not s[k]:
-                k += 1
-            if k in releases:
-                try:
-                    published = parse_release_time(releases[k], tz)
-                except ValueError as exc:
-                    notes.append(warning(path, k + 1,
-                                         f"{exc}; the article is dated when first seen"))
-                j = k + 1
+        k = j
+        while k < n and not s[k]:
+            k += 1
+        if (release := _release(s[k])) is not None:
+            try:
+                published = parse_release_time(release, tz)
+            except ValueError as exc:
+                notes.append(warning(path, k + 1, f"{exc}; the article is dated when first seen"))
+            j = k + 1
         paragraphs: list[str] = []
         chunk: list[str] = []
         while j < n:
@@ -132,7 +128,18 @@ def _parse_dump(lines: list[str], path: str, tz: tzinfo, notes: list[Problem]) -
                 if chunk:
                     paragraphs.append(chunk[0] if len(chunk) == 1 else _join(chunk))
                     chunk = []
-            elif s[j + 1] == text or j in before_release:
+                # Fast path for the common shape, a one-line paragraph and a blank line,
+                # taken two lines at a time with what the steps below would do: such a
+                # line is not doubled (a blank follows) and ends no chunk but its own.
+                while (text := s[j + 1]) and not s[j + 2]:
+                    if text != header:
+                        after = s[j + 3]  # the next non-blank line, in the common case
+                        if (not after or after[:1] in _RELEASE_FIRST) and _before_release(
+                                s, j + 1, n):
+                            break  # it is the next article's header: the steps decide
+                        paragraphs.append(text)
+                    j += 2
+            elif s[j + 1] == text or _before_release(s, j, n):
                 break  # the next article's header
             else:
                 chunk.append(text)
@@ -150,13 +157,20 @@ def _parse_dump(lines: list[str], path: str, tz: tzinfo, notes: list[Problem]) -
     return articles
 
 
-def _release_lines(s: list[str]) -> dict[int, str]:
-    """Index of every release-time line, with the time as written."""
-    found = {}
-    for index, text in enumerate(s):
-        if text[:1] in _RELEASE_FIRST and (match := _RELEASE.fullmatch(text)):
-            found[index] = match[1]
-    return found
+def _release(text: str) -> str | None:
+    """The time as written, if the (stripped) line is a release-time line."""
+    if text[:1] in _RELEASE_FIRST and (match := _RELEASE.fullmatch(text)):
+        return match[1]
+    return None
+
+
+def _before_release(s: list[str], j: int, n: int) -> bool:
+    """True if the next non-blank line after line ``j`` is a release-time line (which
+    makes line ``j`` a header)."""
+    k = j + 1
+    while k < n and not s[k]:
+        k += 1
+    return k < n and _release(s[k]) is not None
 
 
 def _join(chunk: list[str]) -> str:
@@ -175,37 +189,54 @@ def split_header(header: str) -> tuple[str, tuple[str, ...]]:
         return clean(header), ()
     # Both separators are one character: split a copy, cut the original at the same offsets.
     parts = header.replace("｜", "|").split("|")
-    j = len(parts)
-    while j > 1 and _as_tag(parts[j - 1]) is not None:
-        j -= 1  # walk from the right; never take the first segment
-    if j == len(parts):
+    # Every segment but the first, as (tag key, tag) if tag-like, else None. Mapping the
+    # cached _as_tag over all of them runs in C; the walk from the right then only has
+    # to find the last None (segments left of it are computed but never used).
+    found = list(map(_as_tag, parts[1:]))
+    if found[-1] is None:
         return clean(header), ()
-    tags = [_as_tag(p) for p in parts[j:]]
-    segment = parts[j - 1].rstrip()
-    segment_start = sum(map(len, parts[:j - 1])) + j - 1 if j > 1 else 0
-    left_end = segment_start + len(parts[j - 1])
-    # The glued tag starts after the last sentence end, or else after the last space.
-    # (Reversed, the text after the last sentence end is a match, not a scan.)
-    start = len(segment) - _AFTER_LAST_END.match(segment[::-1]).end()
-    if start == 0:
-        start = max(segment.rfind(" "), segment.rfind("\t"), segment.rfind("\u3000")) + 1
-    glued = segment[start:]
-    headline = clean(header[:segment_start + start].rstrip().rstrip("|｜"))
-    glued = clean(glued)
-    if glued and headline:
-        tags.insert(0, glued)
+    if None in found:
+        j = len(found) - found[::-1].index(None)  # parts[j]: the segment left of the tags
+        found = found[j:]
     else:
-        headline = clean(header[:left_end].rstrip().rstrip("|｜"))
-    return headline, _unique(tags)
+        j = 0
+    segment = parts[j].rstrip()
+    segment_start = sum(map(len, parts[:j])) + j
+    # The glued tag starts after the last sentence end, or else after the last space.
+    match = _UP_TO_LAST_END.match(segment)
+    if match is not None:
+        start = match.end()
+    else:
+        start = max(segment.rfind(" "), segment.rfind("\t"), segment.rfind("\u3000")) + 1
+    if header.isprintable() and "  " not in header:
+        # clean() of a piece of a text it would keep as is is just strip(): the only
+        # space left is single ASCII spaces, and only at the ends of a piece.
+        glued = segment[start:].strip()
+        headline = header[:segment_start + start].rstrip().rstrip("|｜").strip()
+    else:
+        glued = clean(segment[start:])
+        headline = clean(header[:segment_start + start].rstrip().rstrip("|｜"))
+    if not (glued and headline):
+        headline = clean(header[:segment_start + len(parts[j])].rstrip().rstrip("|｜"))
+        glued = ""
+    by_key = dict(found)
+    if len(by_key) == len(found) and "" not in by_key and (
+            not glued or tag_key(glued) not in by_key):
+        # The common case: no empty tag, no two of one identity. (An empty tag's key is
+        # empty; a tag whose key alone is empty takes the general way, to the same result.)
+        return headline, ((glued, *by_key.values()) if glued else tuple(by_key.values()))
+    tags = [tag for _, tag in found]
+    return headline, _unique([glued, *tags] if glued else tags)
 
 
 @functools.lru_cache(maxsize=16384)
-def _as_tag(segment: str) -> str | None:
-    """The segment as a tag if it is tag-like (at most 4 words and 40 characters, no
-    sentence end), else None. Cached: the same few hundred tags recur in every file."""
+def _as_tag(segment: str) -> tuple[str, str] | None:
+    """(tag key, tag) of the segment if it is tag-like (at most 4 words and 40
+    characters, no sentence end), else None. Cached: the same few hundred tags recur
+    in every file, and the key is what ``_unique`` needs of them."""
     text = clean(segment)
     if len(text) <= 40 and _SENTENCE_MARK.search(text) is None and text.count(" ") <= 3:
-        return text
+        return tag_key(text), text
     return None
 
 

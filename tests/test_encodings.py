@@ -1,9 +1,11 @@
 """Every supported encoding reads to the same articles; invalid bytes never crash."""
 
 import codecs
+import unicodedata
 
 import pytest
 
+from service import decoding
 from service.seedfile import parse_seed
 
 CHINESE = ("渡轮今天恢复运营！交通｜港口｜城市\n渡轮今天恢复运营！交通｜港口｜城市\n\n"
@@ -71,3 +73,41 @@ def test_a_utf8_file_cut_inside_a_character_still_publishes():
 def test_text_is_normalised_to_nfc():
     decomposed = "Cafe\u0301 opens! Food | City\nCafe\u0301 opens! Food | City\n\nBody.\n"
     assert read(decomposed.encode()).articles[0].title == "Café opens!"
+
+
+def test_the_plain_characters_of_the_fast_path_cannot_change_under_nfc_or_cleaning():
+    """Every character the UTF-8 fast path lets through unexamined must be one that the
+    general path would neither strip nor replace, and that passes the NFC quick check
+    in any context: combining class 0, its own NFC, and never the second character of
+    a canonical composition (the quick check's "maybe"), checked against the whole
+    Unicode database of the running Python."""
+    seconds = {0x1161 + i for i in range(21)} | {0x11A8 + i for i in range(27)}  # Hangul V, T
+    for cp in range(0x110000):
+        mapping = unicodedata.decomposition(chr(cp))
+        if mapping and not mapping.startswith("<") and len(parts := mapping.split()) == 2:
+            seconds.add(int(parts[1], 16))
+    plain = [chr(cp) for cp in range(128) if cp not in decoding._C0_ILLEGAL]
+    for first, last in decoding.PLAIN_NON_ASCII_RANGES:
+        plain += [chr(cp) for cp in range(ord(first), ord(last) + 1)]
+    for char in plain:
+        assert unicodedata.combining(char) == 0, hex(ord(char))
+        assert unicodedata.normalize("NFC", char) == char, hex(ord(char))
+        assert ord(char) not in seconds, hex(ord(char))
+        assert not decoding._ILLEGAL.match(char) and char != "\ufffd", hex(ord(char))
+    assert unicodedata.is_normalized("NFC", "".join(plain))
+
+
+@pytest.mark.parametrize("text", [
+    "Cafe\u0301 opens! Food | City\n\nBody.\n",  # a combining mark: normalised
+    "Plain! A | B\n\nBody \u2000 with an em quad.\n",  # a singleton decomposition
+    "Plain! A | B\n\nControl \x01 and C1 \x85 and \ufeff mid-text.\n",
+    "Plain! A | B\n\nA literal \ufffd replacement character.\n",
+    "Plain! A | B\n\nNon-character \uffff and private \ue000.\n",
+    "Plain! A | B\r\n\r\nCRLF \u4e2d\u6587\r\nline ends.\r\n",
+    "\ufeffPlain! A | B\n\nBody.\n",
+])
+def test_the_utf8_fast_path_gives_what_the_general_path_gives(text, monkeypatch):
+    data = text.encode("utf-8")
+    fast = decoding.decode(data)
+    monkeypatch.setattr(decoding, "_plain_utf8", lambda _data: None)  # the general path
+    assert fast == decoding.decode(data)

@@ -1,0 +1,58 @@
+"""Where each published thing lives: its file under feeds/ and its URL.
+
+The one place that knows the site's shape, shared by the publisher (which
+writes the files) and the web app (which maps URLs back to them), so the two
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from .sitemodel import FeedLinks
+
+FORMATS = ("atom", "rss", "json")
+INDEX = "index.html"
+OPML = "subscriptions.opml"
+MANIFEST = "index.json"
+STATUS = "status.json"
+STYLESHEET = "static/style.css"
+NOT_FOUND = "404.html"
+
+
+def feed_file(slug: str | None, fmt: str) -> str:
+    """The file of a feed: all.atom, or tags/<slug>.atom."""
+    return f"all.{fmt}" if slug is None else f"tags/{slug}.{fmt}"
+
+
+def tag_page_file(slug: str) -> str:
+    return f"tags/{slug}/index.html"
+
+
+def article_file(article_id: str) -> str:
+    return f"articles/{article_id}.html"
+
+
+def feed_links(base_url: str, slug: str | None) -> FeedLinks:
+    """The URLs of a feed in each format and of its HTML page."""
+    if slug is None:
+        return FeedLinks(page=f"{base_url}/", atom=f"{base_url}/all.atom",
+                         rss=f"{base_url}/all.rss", json=f"{base_url}/all.json")
+    stem = f"{base_url}/tags/{quote(slug)}"
+    return FeedLinks(page=f"{stem}/", atom=f"{stem}.atom", rss=f"{stem}.rss",
+                     json=f"{stem}.json")
+
+
+def article_url(base_url: str, article_id: str) -> str:
+    return f"{base_url}/articles/{article_id}"
+
+
+def opml_url(base_url: str) -> str:
+    return f"{base_url}/{OPML}"
+
+
+def compressed(path: str) -> bool:
+    """Files readers poll get a precompressed .gz sibling; article pages do not
+    (100,000 more files would double a cold build)."""
+    return not path.startswith("articles/") and path.endswith(
+        (".atom", ".rss", ".json", ".opml", ".html")) and path not in (MANIFEST, STATUS)

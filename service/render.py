@@ -1,0 +1,42 @@
+"""Every published file's bytes, by path: one loop over the formats, not three copies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from . import layout
+from .feeds import render_atom, render_rss
+from .jsonfeed import render_json
+from .opml import render_opml
+from .pages import render_article_page, render_index, render_not_found, render_tag_page, stylesheet
+from .sitemodel import Entry, Feed, Site, TagSummary
+
+RENDERERS: dict[str, Callable[[Feed], bytes]] = {
+    "atom": render_atom, "rss": render_rss, "json": render_json}
+
+
+def feed_files(feed: Feed) -> dict[str, bytes]:
+    """A feed in every format."""
+    return {layout.feed_file(feed.slug, fmt): render(feed) for fmt, render in RENDERERS.items()}
+
+
+def tag_page_file(site: Site, feed: Feed, count: int) -> dict[str, bytes]:
+    assert feed.slug is not None
+    return {layout.tag_page_file(feed.slug): render_tag_page(site, feed, count)}
+
+
+def article_page_file(site: Site, entry: Entry) -> dict[str, bytes]:
+    return {layout.article_file(entry.id): render_article_page(site, entry)}
+
+
+def front_files(site: Site, tags: Sequence[TagSummary], all_feed: Feed,
+                date: datetime) -> dict[str, bytes]:
+    """The files that list everything: index page, OPML, the all feed, and the fixtures."""
+    return {
+        **feed_files(all_feed),
+        layout.INDEX: render_index(site, tags, all_feed),
+        layout.OPML: render_opml(site, tags, date),
+        layout.NOT_FOUND: render_not_found(site, ""),
+        layout.STYLESHEET: stylesheet(),
+    }

@@ -1,0 +1,228 @@
+"""The only writer of feeds/: atomic files, .gz siblings, the manifest.
+
+Every file is written to a temp file in its own folder and renamed over the
+old one, so a reader never sees half a file. A file whose bytes did not change
+is not touched (its mtime and ETag hold). The manifest, ``index.json``, gives
+each file's size, sha256 (the web's strong ETag) and the time its bytes last
+changed (Last-Modified). Article pages, 100,000 in a large site, are left out
+of the manifest so that one new article does not rewrite a 15 MB index: the web
+hashes those small files itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import layout
+
+log = logging.getLogger(__name__)
+
+# Level 4 compresses a 90 kB feed twice as fast as the default 6, for 2% more bytes.
+GZIP_LEVEL = 4
+
+
+@dataclass(frozen=True)
+class Record:
+    """One manifest row."""
+
+    size: int
+    sha256: str
+    updated: str  # ISO 8601, UTC
+
+    def to_json(self) -> dict[str, object]:
+        return {"size": self.size, "sha256": self.sha256, "updated": self.updated}
+
+
+@dataclass
+class WriteCount:
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+    def add(self, other: WriteCount) -> None:
+        self.written += other.written
+        self.unchanged += other.unchanged
+        self.removed += other.removed
+
+
+@dataclass
+class Changes:
+    """What a writer did since it was last asked: counts, new manifest rows, new pages."""
+
+    count: WriteCount = field(default_factory=WriteCount)
+    records: dict[str, Record] = field(default_factory=dict)
+    pages: set[str] = field(default_factory=set)
+
+
+class SiteWriter:
+    """Writes files under ``root``; remembers what it wrote in the manifest."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._prefix = f"{root}{os.sep}"
+        root.mkdir(parents=True, exist_ok=True)
+        self.manifest: dict[str, Record] = _load_manifest(root / layout.MANIFEST)
+        self._manifest_changed = False
+        articles = root / "articles"
+        self.article_pages: set[str] = (
+            {f"articles/{name}" for name in os.listdir(articles) if name.endswith(".html")}
+            if articles.is_dir() else set())
+        self.changes = Changes()
+
+    def write(self, path: str, data: bytes, now: datetime) -> bool:
+        """Write ``data`` to ``path`` (and its .gz sibling) unless already there."""
+        if path.startswith("articles/"):
+            return self._write_article_page(path, data)
+        digest = hashlib.sha256(data).hexdigest()
+        old = self.manifest.get(path)
+        target = self._prefix + path
+        if old is not None and old.sha256 == digest and _has_size(target, len(data)):
+            self.changes.count.unchanged += 1
+            return False
+        _atomic_write(target, data)
+        self._record(path, len(data), digest, now)
+        if layout.compressed(path):
+            packed = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+            _atomic_write(f"{target}.gz", packed)
+            self._record(f"{path}.gz", len(packed), hashlib.sha256(packed).hexdigest(), now)
+        self.changes.count.written += 1
+        return True
+
+    def _write_article_page(self, path: str, data: bytes) -> bool:
+        target = self._prefix + path
+        if path in self.article_pages and _same_bytes(target, data):
+            self.changes.count.unchanged += 1
+            return False
+        _atomic_write(target, data)
+        self.article_pages.add(path)
+        self.changes.pages.add(path)
+        self.changes.count.written += 1
+        return True
+
+    def remove(self, path: str) -> None:
+        """Remove a published file (and its .gz sibling), if it exists."""
+        for name in (path, f"{path}.gz"):
+            existed = self.manifest.pop(name, None) is not None or name in self.article_pages
+            self.article_pages.discard(name)
+            try:
+                os.unlink(self._prefix + name)
+                existed = True
+            except FileNotFoundError:
+                pass
+            if existed:
+                self._manifest_changed = True
+                self.changes.count.removed += name == path
+
+    def files(self) -> set[str]:
+        """Every file this writer knows it has published, .gz siblings excluded."""
+        return {p for p in self.manifest if not p.endswith(".gz")} | self.article_pages
+
+    def save_manifest(self) -> bool:
+        """Write index.json if any file changed; True if it was written."""
+        if not self._manifest_changed:
+            return False
+        rows = {path: self.manifest[path].to_json() for path in sorted(self.manifest)}
+        data = json.dumps({"version": 1, "files": rows}, indent=1).encode() + b"\n"
+        _atomic_write(self._prefix + layout.MANIFEST, data)
+        self._manifest_changed = False
+        return True
+
+    def write_status(self, data: bytes) -> None:
+        """status.json changes on every pass; it is not in the manifest."""
+        _atomic_write(self._prefix + layout.STATUS, data)
+
+    def take_changes(self) -> Changes:
+        """What was written since the last call (and forget it)."""
+        changes, self.changes = self.changes, Changes()
+        return changes
+
+    def merge(self, changes: Changes) -> None:
+        """Learn what another writer (a worker process) wrote into the same folder."""
+        self.changes.count.add(changes.count)
+        self.changes.records.update(changes.records)
+        self.changes.pages |= changes.pages
+        self.manifest.update(changes.records)
+        self.article_pages |= changes.pages
+        self._manifest_changed |= bool(changes.records)
+
+    def _record(self, path: str, size: int, digest: str, now: datetime) -> None:
+        record = Record(size, digest, now.isoformat())
+        self.manifest[path] = self.changes.records[path] = record
+        self._manifest_changed = True
+
+
+def _atomic_write(target: str, data: bytes) -> None:
+    """Write to a temp file beside ``target``, then rename it over ``target``.
+
+    One publisher writes at a time, so the pid makes the temp name unique; a
+    dotted name keeps half-written temp files out of every listing. Plain os
+    calls on str paths: pathlib would triple the cost of 100,000 small files."""
+    folder, name = os.path.split(target)
+    temp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(temp, _CREATE, 0o644)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(temp, _CREATE, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
+def _has_size(path: str, size: int) -> bool:
+    try:
+        return os.stat(path).st_size == size
+    except OSError:
+        return False
+
+
+def _same_bytes(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
+def _load_manifest(path: Path) -> dict[str, Record]:
+    try:
+        rows = json.loads(path.read_bytes())["files"]
+        return {name: Record(int(r["size"]), str(r["sha256"]), str(r["updated"]))
+                for name, r in rows.items()}
+    except FileNotFoundError:
+        return {}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("manifest %s is unreadable (%s); every file will be checked again",
+                    path, exc)
+        return {}
+
+
+def clean_temp_files(root: Path) -> int:
+    """Remove temp files a killed writer left behind; readers never saw them."""
+    removed = 0
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if name.startswith(".") and name.endswith(".tmp"):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed

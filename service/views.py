@@ -1,0 +1,73 @@
+"""The catalog seen as a site: articles to entries, tags to feeds (sitemodel data).
+
+Pure functions: every time they need comes in as an argument, every URL is
+built by ``layout`` from the base URL, and every sequence leaves here sorted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from . import layout
+from .article import Article
+from .config import Settings
+from .identity import tag_key
+from .sitemodel import Entry, Feed, Site, TagRef, TagSummary
+from .state import Seen, to_datetime
+
+
+def site_of(settings: Settings) -> Site:
+    return Site(title=settings.site_title, base_url=settings.base_url,
+                author=settings.feed_author,
+                all_links=layout.feed_links(settings.base_url, None),
+                opml_url=layout.opml_url(settings.base_url))
+
+
+def times_of(article: Article, seen: Seen) -> tuple[datetime, datetime]:
+    """Published and updated: the release time (or first sighting), and the last edit.
+
+    An edit never moves ``published``; ``updated`` is never before it (an embargoed
+    article edited before its release is simply updated at release)."""
+    published = article.published or to_datetime(seen.first_seen)
+    if seen.changed is None:
+        return published, published
+    changed = to_datetime(seen.changed)
+    return published, max(published, changed.astimezone(published.tzinfo))
+
+
+def entry_of(article: Article, published: datetime, updated: datetime,
+             tags: tuple[TagRef, ...], base_url: str) -> Entry:
+    """The published form of an article, with its tags as display name and slug."""
+    return Entry(article.id, article.title, layout.article_url(base_url, article.id),
+                 published, updated, tags, article.summary, article.paragraphs,
+                 article.markup, article.link, article.author)
+
+
+def tag_refs(article: Article, refs: Mapping[str, TagRef]) -> tuple[TagRef, ...]:
+    """An article's tags as the site names them (``refs``: tag key -> reference)."""
+    return tuple(refs[tag_key(name)] for name in article.tags)
+
+
+def order(entry: Entry) -> tuple[float, str]:
+    """Sort key: newest ``published`` first, ties by id (never by file or path)."""
+    return (-entry.published.timestamp(), entry.id)
+
+
+def feed_of(settings: Settings, slug: str | None, name: str | None,
+            entries: Iterable[Entry], emptied: datetime) -> Feed:
+    """A feed of the given (already sorted, already windowed) entries."""
+    entries = tuple(entries)
+    title = settings.site_title if name is None else f"{name} · {settings.site_title}"
+    subtitle = (f"Every article published on {settings.site_title}" if name is None
+                else f"Articles tagged “{name}” on {settings.site_title}")
+    updated = max((e.updated for e in entries), default=emptied)
+    return Feed(slug=slug, title=title, subtitle=subtitle,
+                links=layout.feed_links(settings.base_url, slug), author=settings.feed_author,
+                updated=updated, entries=entries)
+
+
+def summary_of(feed: Feed, name: str, count: int) -> TagSummary:
+    assert feed.slug is not None
+    return TagSummary(name=name, slug=feed.slug, count=count, updated=feed.updated,
+                      links=feed.links)
