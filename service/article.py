@@ -11,7 +11,8 @@ class Article:
     """One article as read from a seed file; plain data, no behaviour.
 
     Treated as immutable; not ``frozen`` only because frozen construction costs
-    2.5x more and the reader builds 40,000 of these a second.
+    2.5x more and the reader builds 40,000 of these a second. The reader passes the
+    fields by position (3x cheaper than by keyword): keep their order.
     """
 
     id: str

@@ -15,6 +15,7 @@ from . import checkreport
 from .config import BY_NAME, SettingError, Settings, load_settings
 from .problems import Problem, SeedError
 from .publisher import Publisher
+from .runtime import run_publisher, run_server
 from .seedfile import SeedFile, read_seed
 from .seedfolder import scan
 
@@ -169,3 +170,55 @@ def configure_logging(quiet: bool = False) -> None:
     """Log lines with time and level to stderr; quiet keeps only warnings."""
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every job it adds and runs at INFO: our passes say what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@main.command()
+@setting_options("feeds", "base_url", "host", "port", "max_age", "site_title", "author")
+def web(**flags: Any) -> None:
+    """Serve the feeds folder over HTTP, and nothing else (no publisher).
+
+    Any number of these can serve the same folder that one `seedfeeds publish`
+    writes, behind nginx or a load balancer. Stops cleanly on SIGTERM or Ctrl-C.
+    """
+    settings = settings_from(flags)
+    configure_logging()
+    from .server import run_web
+    run_web(settings)
+
+
+PUBLISHER_SETTINGS = ("seeds", "feeds", "state", "base_url", "timezone", "entries", "debounce",
+                      "reconcile", "watch", "poll", "max_file_size", "site_title", "author")
+
+
+@main.command()
+@setting_options(*PUBLISHER_SETTINGS)
+def publish(**flags: Any) -> None:
+    """Build once, then publish every change in the seeds folder (no web server).
+
+    Watches the seeds folder and runs a publish pass a moment after files change
+    (the debounce), rescans the whole folder periodically (the reconcile), and
+    publishes embargoed articles at their release time. Run exactly one per
+    feeds folder; serve the folder with `seedfeeds web` or nginx. SIGTERM and
+    Ctrl-C finish the pass in flight and exit.
+    """
+    settings = settings_from(flags)
+    configure_logging()
+    run_publisher(settings)
+
+
+@main.command()
+@setting_options(*PUBLISHER_SETTINGS, "host", "port", "max_age")
+def serve(**flags: Any) -> None:
+    """Everything in one command: build, publish every change, serve the feeds.
+
+    Builds the site, then watches the seeds folder and publishes changes as they
+    happen (see `seedfeeds publish`), while serving the feeds folder over HTTP on
+    a production server (see `seedfeeds web`). The scheduler and the watcher run
+    exactly once, in this process. SIGTERM and Ctrl-C finish the pass in flight
+    and exit.
+    """
+    settings = settings_from(flags)
+    configure_logging()
+    run_server(settings)

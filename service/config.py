@@ -149,6 +149,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Quiet time after a change in seeds/ before a publish pass starts.", "SECONDS"),
     Setting("reconcile", "300", _seconds(1.0, 86_400.0),
             "Period of the full rescan that heals any missed file event.", "SECONDS"),
+    Setting("watch", "true", _bool,
+            "Publish changes as soon as files change (false: only the periodic reconcile "
+            "publishes).", "BOOL"),
     Setting("poll", "false", _bool,
             "Watch seeds/ by polling instead of OS events (network shares, bind mounts).",
             "BOOL"),
@@ -179,6 +182,7 @@ class Settings:
     entries: int
     debounce: float
     reconcile: float
+    watch: bool
     poll: bool
     max_age: int
     max_file_size: int

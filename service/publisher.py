@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from . import fanout, layout, render, views
 from .article import Article
@@ -99,7 +100,9 @@ class Publisher:
         self.summaries: dict[str, TagSummary] = {}  # tag key -> its row on the index
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
         self.rendered = _Rendered()
-        self.history: list[dict[str, object]] = _load_history(settings.feeds / layout.STATUS)
+        previous = _load_status(settings.feeds / layout.STATUS)
+        self.history: list[dict[str, object]] = previous.get("history", [])[-HISTORY:]
+        self.durations = Histogram.from_json(previous.get("publish_seconds"))
         self.passes = 0
         left = clean_temp_files(settings.feeds)
         if left:
@@ -127,6 +130,10 @@ class Publisher:
         self.passes += 1
         log.info("publish pass: %s", report.line())
         return report
+
+    def next_release(self) -> datetime | None:
+        """When the next embargoed article is due, if any."""
+        return min(self.embargoed.values(), default=None)
 
     def close(self) -> None:
         self.state.close()
@@ -344,8 +351,10 @@ class Publisher:
             embargoed=len(self.embargoed), errors=len(errors),
             next_release=next_release.isoformat() if next_release else None)
         self.history = [*self.history, _history_row(report)][-HISTORY:]
+        self.durations.observe(report.seconds)
         status = {"last_pass": asdict(report), "errors": [p.to_json() for p in errors],
-                  "warnings": [p.to_json() for p in warnings], "history": self.history}
+                  "warnings": [p.to_json() for p in warnings], "history": self.history,
+                  "publish_seconds": self.durations.to_json()}
         self.writer.write_status(json.dumps(status, indent=1, ensure_ascii=False).encode())
         return report
 
@@ -369,9 +378,47 @@ def _history_row(report: PassReport) -> dict[str, object]:
             "articles_changed": report.articles_changed, "errors": report.errors}
 
 
-def _load_history(path: Path) -> list[dict[str, object]]:
+def _load_status(path: Path) -> dict:
+    """The previous status.json, to carry history and counters across restarts."""
     try:
-        rows = json.loads(path.read_bytes()).get("history", [])
-        return [r for r in rows if isinstance(r, dict)][-HISTORY:]
-    except (OSError, ValueError, AttributeError):
-        return []
+        status = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+@dataclass
+class Histogram:
+    """Cumulative publish-pass durations, Prometheus style, kept in status.json so the
+    stateless web process can serve them and a restart does not reset them."""
+
+    BOUNDS: ClassVar[tuple[float, ...]] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                                           10.0, 30.0, 60.0)
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(Histogram.BOUNDS) + 1))
+    count: int = 0
+    total: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        for index, bound in enumerate((*self.BOUNDS, float("inf"))):
+            if seconds <= bound:
+                self.buckets[index] += 1
+        self.count += 1
+        self.total += seconds
+
+    def to_json(self) -> dict[str, object]:
+        labels = [*(f"{b:g}" for b in self.BOUNDS), "+Inf"]
+        return {"buckets": dict(zip(labels, self.buckets, strict=True)), "count": self.count,
+                "sum": round(self.total, 6)}
+
+    @classmethod
+    def from_json(cls, data: object) -> Histogram:
+        histogram = cls()
+        try:
+            counts = list(data["buckets"].values())  # type: ignore[index]
+            if len(counts) == len(histogram.buckets):
+                histogram.buckets = [int(c) for c in counts]
+                histogram.count = int(data["count"])  # type: ignore[index]
+                histogram.total = float(data["sum"])  # type: ignore[index]
+        except (TypeError, KeyError, ValueError, AttributeError):
+            pass
+        return histogram

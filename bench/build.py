@@ -1,0 +1,142 @@
+"""Benchmark a cold `seedfeeds build` against Hugo, and one incremental publish pass.
+
+    python bench/build.py [--articles 100000 --files 1000 --tags 200] [--out /dev/shm/...]
+
+1. Cold build: `seedfeeds build` of the corpus into a fresh folder, wall time and
+   peak memory (the largest process), beside Hugo (Debian `hugo`) building per-tag
+   RSS only from the same corpus converted by ../shared/tools/corpus_to_hugo.py,
+   in the same run. Output goes to tmpfs by default: on ext4, creating files soon
+   after deleting tens of thousands costs 20 times more and times the file system.
+2. Incremental pass: a publisher that has built the corpus gets one new file of 10
+   articles; the pass's time and the files it rewrote (counted, and named by kind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from corpus import corpus  # noqa: E402
+
+from service.config import load_settings  # noqa: E402
+from service.publisher import Publisher  # noqa: E402
+
+HUGO_TOOL = ROOT.parent / "shared" / "tools" / "corpus_to_hugo.py"
+SEEDFEEDS = ROOT / ".venv" / "bin" / "seedfeeds"
+
+
+def timed_run(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
+    """Run a command to completion; wall seconds and peak RSS (MiB) of its largest process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def cold_seedfeeds(seeds: Path, out: Path) -> tuple[float, float, int]:
+    feeds, state = out / "seedfeeds" / "feeds", out / "seedfeeds" / "state.sqlite"
+    seconds, peak = timed_run([str(SEEDFEEDS), "build", "--seeds", str(seeds),
+                               "--feeds", str(feeds), "--state", str(state)])
+    files = sum(len(names) for _, _, names in os.walk(feeds))
+    return seconds, peak, files
+
+
+def cold_hugo(seeds: Path, out: Path) -> tuple[float, float, int] | None:
+    hugo = shutil.which("hugo")
+    if hugo is None or not HUGO_TOOL.is_file():
+        print("hugo or corpus_to_hugo.py not found: Hugo is left out "
+              "(apt-get install hugo)", file=sys.stderr)
+        return None
+    site = out / "hugo"
+    subprocess.run([sys.executable, str(HUGO_TOOL), str(seeds), str(site)], check=True,
+                   stdout=subprocess.DEVNULL)
+    seconds, peak = timed_run([hugo, "--quiet"], cwd=site)
+    files = sum(len(names) for _, _, names in os.walk(site / "public"))
+    return seconds, peak, files
+
+
+def incremental(seeds: Path, out: Path) -> tuple[float, int, dict[str, int]]:
+    """Time one pass after a new 10-article file; count rewritten files by kind."""
+    work = out / "incremental"
+    shutil.copytree(seeds, work / "seeds")
+    settings = load_settings({"seeds": str(work / "seeds"), "feeds": str(work / "feeds"),
+                              "state": str(work / "state.sqlite")}, {})
+    publisher = Publisher(settings)
+    publisher.publish()
+    new = "".join(f"Breaking story number {n} arrives! Navy | Harbour News\n"
+                  f"Breaking story number {n} arrives! Navy | Harbour News\n\n"
+                  f"Body of breaking story {n}, with enough words to be an article.\n\n"
+                  for n in range(10))
+    (work / "seeds" / "breaking.txt").write_text(new, encoding="utf-8")
+    before = _mtimes(work / "feeds")
+    start = time.perf_counter()
+    report = publisher.publish({"breaking.txt"})
+    seconds = time.perf_counter() - start
+    after = _mtimes(work / "feeds")
+    publisher.close()
+    changed = [p for p, m in after.items() if before.get(p) != m and p != "status.json"]
+    kinds: dict[str, int] = {}
+    for path in changed:
+        kind = ("article pages" if path.startswith("articles/") else
+                "tag files" if path.startswith("tags/") else "front files")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    assert report.articles_changed == 10, report
+    return seconds, len(changed), kinds
+
+
+def _mtimes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*")
+            if p.is_file()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--tags", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=Path("/dev/shm") if
+                        Path("/dev/shm").is_dir() else None,
+                        help="where to build (default: a fresh folder on tmpfs)")
+    args = parser.parse_args()
+    seeds = corpus(args.articles, args.files, args.tags)
+    out = Path(tempfile.mkdtemp(prefix="seedfeeds-bench-", dir=args.out))
+    try:
+        print(f"corpus: {args.articles:,} articles in {args.files:,} files, {args.tags} tags; "
+              f"output in {out} ({os.cpu_count()} cores)\n")
+        print("| cold build | seconds | peak memory | files written |")
+        print("|---|---:|---:|---:|")
+        seconds, peak, files = cold_seedfeeds(seeds, out)
+        print(f"| seedfeeds build (feeds, pages, OPML) | {seconds:.1f} | {peak:,.0f} MiB "
+              f"| {files:,} |")
+        hugo = cold_hugo(seeds, out)
+        if hugo:
+            print(f"| Hugo {_hugo_version()} (per-tag RSS only) | {hugo[0]:.1f} | "
+                  f"{hugo[1]:,.0f} MiB | {hugo[2]:,} |")
+        seconds, changed, kinds = incremental(seeds, out)
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        print(f"\nincremental pass after one new 10-article file: {seconds * 1000:.0f} ms, "
+              f"{changed} files rewritten ({detail})")
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def _hugo_version() -> str:
+    text = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout
+    return text.split()[1].split("+")[0] if text else ""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""When publish passes run: debounced after changes, periodically, at release times.
+
+The only module that imports APScheduler. Changed paths are recorded in a set
+*before* a pass is scheduled, and the pass drains that set in a loop: APScheduler
+skips a job whose previous run is still going (max_instances=1), and a skipped
+date job never fires again, so a change that arrives mid-pass is picked up by
+the running pass instead of being lost. The periodic reconcile is the safety
+net for anything missed (an overflowed event queue, a network share).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .watcher import RESCAN, SETTLE
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[set[str] | None], object]  # (paths, or None: rescan) -> a report
+MIN_DELAY = 0.02  # seconds; keeps a rescheduled pass from firing inside the last one
+
+
+class PublishScheduler:
+    """Runs ``publish`` one pass at a time, for every change, and never loses one."""
+
+    def __init__(self, publish: Publish, seeds: str | os.PathLike[str], *, debounce: float,
+                 reconcile: float, settle: float = 1.0,
+                 health: Callable[[], object] | None = None,
+                 next_release: Callable[[], datetime | None] = lambda: None) -> None:
+        self._publish = publish
+        self._seeds = os.fspath(seeds)
+        self.debounce, self.reconcile, self.settle = debounce, reconcile, settle
+        self._health = health
+        self._next_release = next_release
+        self._lock = threading.Lock()  # guards the pending changes
+        self._pass = threading.Lock()  # one publish pass at a time, whichever job
+        self._pending: dict[str, str] = {}  # relative path -> READY or SETTLE
+        self._rescan = False
+        self.passes = 0
+        self._scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1,
+            "misfire_grace_time": None})  # a busy pool must delay a pass, never drop it
+
+    def start(self) -> None:
+        self._scheduler.add_job(self._reconcile, "interval", seconds=self.reconcile,
+                                id="reconcile")
+        if self._health is not None:
+            self._scheduler.add_job(self._health, "interval", seconds=5, id="health")
+        self._scheduler.start()
+        with self._pass:
+            self._schedule_release()
+
+    def stop(self) -> None:
+        """Stop scheduling; wait for the pass in flight to finish."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def notify(self, path: str | None, kind: str) -> None:
+        """Record a change (from the watcher's thread) and schedule a pass."""
+        with self._lock:
+            if kind == RESCAN or path is None:
+                self._rescan = True
+            else:
+                self._pending[path] = kind
+        self._schedule_publish(self.debounce)
+
+    # --- jobs ---------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Publish pending changes until none is left (or all wait to settle)."""
+        while True:
+            with self._lock:
+                ready, wait = self._take_ready()
+                rescan, self._rescan = self._rescan, False
+                if not ready and not rescan:
+                    if wait is not None:
+                        self._schedule_publish(wait)
+                    return
+            self._run(None if rescan else ready)
+
+    def _reconcile(self) -> None:
+        self._run(None)
+
+    def _release(self) -> None:
+        self._run(set())  # nothing changed on disk; the publisher releases what is due
+
+    def _run(self, paths: set[str] | None) -> None:
+        with self._pass:
+            try:
+                self._publish(paths)
+            except Exception:
+                log.exception("publish pass failed; the next change or reconcile retries")
+            self.passes += 1
+            self._schedule_release()  # under the pass lock: the publisher is not shared
+
+    # --- helpers ------------------------------------------------------------
+
+    def _take_ready(self) -> tuple[set[str], float | None]:
+        """Pending paths that are complete, and how long until the next one settles."""
+        now, ready, wait = time.time(), set(), None
+        for path, kind in list(self._pending.items()):
+            if kind == SETTLE:
+                try:
+                    quiet = now - os.stat(os.path.join(self._seeds, path)).st_mtime
+                except OSError:
+                    quiet = self.settle  # gone: its deletion is complete
+                if quiet < self.settle:
+                    left = self.settle - quiet
+                    wait = left if wait is None else min(wait, left)
+                    continue
+            ready.add(path)
+            del self._pending[path]
+        return ready, wait
+
+    def _schedule_publish(self, delay: float) -> None:
+        if not self._scheduler.running:
+            return
+        run_date = datetime.now(UTC) + timedelta(seconds=max(delay, MIN_DELAY))
+        self._scheduler.add_job(self._drain, "date", run_date=run_date, id="publish",
+                                replace_existing=True)
+
+    def _schedule_release(self) -> None:
+        """A job at the next embargoed article's release time, if any."""
+        if not self._scheduler.running:
+            return
+        when = self._next_release()
+        if when is None:
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job("release")
+            return
+        self._scheduler.add_job(self._release, "date", run_date=when, id="release",
+                                replace_existing=True)
+

@@ -1,0 +1,43 @@
+"""Cold builds fan out to worker processes; the parent's manifest learns what they wrote."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from service import fanout
+from service.site import SiteWriter
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def write_job(writer: SiteWriter):
+    def do(job):
+        kind, name = job
+        path = f"articles/{name}.html" if kind == "page" else f"tags/{name}.atom"
+        writer.write(path, f"<p>{name}</p>".encode(), NOW)
+    return do
+
+
+def test_jobs_run_in_two_workers_write_every_file_and_merge_the_manifest(tmp_path):
+    writer = SiteWriter(tmp_path)
+    jobs = [("page", f"p{i}") for i in range(5000)] + [("feed", f"t{i}") for i in range(10)]
+    seen = []
+    fanout.run(jobs, write_job(writer), writer, workers=2,
+               progress=lambda done, total: seen.append((done, total)))
+    assert len(list((tmp_path / "articles").glob("*.html"))) == 5000
+    assert {f"tags/t{i}.atom" for i in range(10)} <= set(writer.manifest)
+    assert {f"tags/t{i}.atom.gz" for i in range(10)} <= set(writer.manifest)
+    assert len(writer.article_pages) == 5000
+    assert writer.take_changes().count.written == 5010
+    assert seen[-1] == (5010, 5010)
+    writer.save_manifest()
+    saved = json.loads((tmp_path / "index.json").read_text())["files"]
+    assert "tags/t9.atom" in saved
+
+
+def test_one_worker_runs_the_jobs_here_in_order(tmp_path):
+    writer = SiteWriter(tmp_path)
+    order = []
+    fanout.run([("page", "a"), ("page", "b")], order.append, writer, workers=1)
+    assert order == [("page", "a"), ("page", "b")]
