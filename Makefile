@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)  ## create .venv with seedfeeds and its test tools
 
 run: $(STAMP)  ## serve the sample seeds on http://localhost:8080
-	$(BIN)/seedfeeds check seeds
+	$(BIN)/seedfeeds serve
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest -q
@@ -28,8 +28,9 @@ test: $(STAMP)  ## run the whole test suite
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check service tests bench
 
-bench: $(STAMP)  ## benchmarks (not part of the tests); see bench/README.md
+bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, web
 	$(BIN)/python bench/reader.py
+	$(BIN)/python bench/build.py
 
 clean:  ## remove the venv, output and state
 	rm -rf $(VENV) feeds .seedfeeds bench/out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,20 @@ def serve(**flags: Any) -> None:
     settings = settings_from(flags)
     configure_logging()
     run_server(settings)
+
+
+@main.command()
+@setting_options("host", "port")
+def healthcheck(**flags: Any) -> None:
+    """Exit 0 if the web server on HOST:PORT answers /healthz, 1 if not (for Docker)."""
+    settings = settings_from(flags)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{host}:{settings.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            healthy = response.status == 200
+    except OSError as exc:
+        click.echo(f"unhealthy: {url}: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{'healthy' if healthy else 'unhealthy'}: {url}")
+    sys.exit(0 if healthy else 1)

@@ -222,3 +222,12 @@ def load_settings(flags: Mapping[str, str | None] | None = None,
 def defaults() -> Settings:
     """The embedded defaults, ignoring the environment."""
     return load_settings({}, {})
+
+
+def markdown_table() -> str:
+    """The settings as the README's configuration table (a test keeps them equal)."""
+    rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        default = f"`{setting.default}`" if setting.default else "(empty)"
+        rows.append(f"| `{setting.flag}` | `{setting.env}` | {default} | {setting.help} |")
+    return "\n".join(rows)

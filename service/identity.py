@@ -22,12 +22,21 @@ _DASHES = re.compile(r"-{2,}")
 
 def normalise(text: str) -> str:
     """NFKC, case-folded, whitespace collapsed: the comparison form of a name."""
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold() of ASCII is lower()
+        return " ".join(text.lower().split())
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def article_key(headline: str, published: datetime | None) -> str:
-    when = "" if published is None else published.astimezone(UTC).isoformat()
-    return f"{normalise(headline)}\n{when}"
+    return f"{normalise(headline)}\n{'' if published is None else _utc_iso(published)}"
+
+
+def _utc_iso(when: datetime) -> str:
+    """``when.astimezone(UTC).isoformat()``, formatted here at half the cost."""
+    utc = when.astimezone(UTC)
+    fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
+    return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+            f"{utc.second:02d}{fraction}+00:00")
 
 
 def article_id(headline: str, published: datetime | None) -> str:
@@ -37,10 +46,12 @@ def article_id(headline: str, published: datetime | None) -> str:
 
 def uuid5(name: str, namespace: uuid.UUID = ARTICLE_NAMESPACE) -> str:
     """``str(uuid.uuid5(namespace, name))``, without building a UUID object (3x faster)."""
-    h = hashlib.sha1(namespace.bytes + name.encode("utf-8")).hexdigest()
+    prefix = _NAMESPACE_BYTES if namespace is ARTICLE_NAMESPACE else namespace.bytes
+    h = hashlib.sha1(prefix + name.encode("utf-8")).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
+_NAMESPACE_BYTES = ARTICLE_NAMESPACE.bytes  # UUID.bytes is a property: computed per call
 # RFC 4122 variant bits (10xx) over the first hex digit of the clock sequence.
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 

@@ -216,11 +216,12 @@ class Publisher:
             if article is None:
                 continue
             published, updated = views.times_of(article, self.state.articles[article_id])
-            if published.timestamp() > now:
+            stamp = published.timestamp()
+            if stamp > now:
                 self.embargoed[article_id] = published
             else:
-                released.append((article, published, updated))
-        keys = {tag_key(name) for article, _, _ in released for name in article.tags}
+                released.append((article, published, updated, stamp))
+        keys = {tag_key(name) for article, *_ in released for name in article.tags}
         tags |= keys
         self.state.claim_slugs(assign_slugs(
             sorted(keys - self.state.slugs.keys()), self.catalog.names, self.state.slugs))
@@ -228,11 +229,11 @@ class Publisher:
         for key in keys - refs.keys():
             refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
         base_url = self.settings.base_url
-        for article, published, updated in released:
+        for article, published, updated, stamp in released:
             entry = views.entry_of(article, published, updated, views.tag_refs(article, refs),
                                    base_url)
             self.entries[article.id] = entry
-            self.order_keys[article.id] = views.order(entry)
+            self.order_keys[article.id] = views.order(entry, stamp)
         return tags
 
     # --- rendering -----------------------------------------------------------

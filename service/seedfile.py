@@ -243,11 +243,14 @@ def _as_tag(segment: str) -> tuple[str, str] | None:
 
 def clean(text: str) -> str:
     """One line of display text: no control or invisible characters, single spaces."""
-    if not _isprintable(text):  # C-speed gate: the regexes run only on unusual text
-        text = _CONTROL.sub(" ", _INVISIBLE.sub("", text))
-    elif "  " not in text and text == text.strip():
-        return text
-    return " ".join(text.split())
+    if _isprintable(text):  # C-speed gate: the regexes run only on unusual text
+        return _single_spaced(text)
+    return " ".join(_CONTROL.sub(" ", _INVISIBLE.sub("", text)).split())
+
+
+def _single_spaced(text: str) -> str:
+    """``clean()`` of printable text, whose only space character is the ASCII space."""
+    return text if "  " not in text and text == text.strip() else " ".join(text.split())
 
 
 def _isprintable(text: str) -> bool:
@@ -306,7 +309,7 @@ def _summary(paragraphs: list[str]) -> str:
     if _isprintable(cut):
         # The same as clean(cut + "…"), as the cut does not end in a space, but ASCII
         # text stays ASCII for the fast printable check (the ellipsis is not).
-        return clean(cut) + "…"
+        return _single_spaced(cut) + "…"
     return clean(cut + "…")
 
 

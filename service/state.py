@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from functools import lru_cache
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,6 +144,8 @@ class _Transaction:
         self.db.execute("ROLLBACK" if kind else "COMMIT")
 
 
+@lru_cache(maxsize=4096)
 def to_datetime(epoch: float) -> datetime:
-    """Stored epoch seconds as an aware UTC datetime, whole seconds (feeds show seconds)."""
+    """Stored epoch seconds as an aware UTC datetime, whole seconds (feeds show seconds).
+    Cached: the articles first seen in one pass share one time."""
     return datetime.fromtimestamp(int(epoch), UTC)

@@ -46,12 +46,13 @@ def entry_of(article: Article, published: datetime, updated: datetime,
 
 def tag_refs(article: Article, refs: Mapping[str, TagRef]) -> tuple[TagRef, ...]:
     """An article's tags as the site names them (``refs``: tag key -> reference)."""
-    return tuple(refs[tag_key(name)] for name in article.tags)
+    return tuple([refs[tag_key(name)] for name in article.tags])
 
 
-def order(entry: Entry) -> tuple[float, str]:
-    """Sort key: newest ``published`` first, ties by id (never by file or path)."""
-    return (-entry.published.timestamp(), entry.id)
+def order(entry: Entry, published: float | None = None) -> tuple[float, str]:
+    """Sort key: newest ``published`` first, ties by id (never by file or path);
+    ``published`` is the entry's timestamp, if the caller has it already."""
+    return (-(entry.published.timestamp() if published is None else published), entry.id)
 
 
 def feed_of(settings: Settings, slug: str | None, name: str | None,

@@ -1,0 +1,97 @@
+"""Prometheus metrics of one web process. The only module that imports prometheus_client.
+
+Two kinds: requests this process answered (a counter, by route and status), and the
+publisher's numbers, read from feeds/status.json at scrape time, so the stateless web
+process reports what the one publisher did without talking to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
+
+log = logging.getLogger(__name__)
+
+StatusSource = Callable[[], Mapping[str, Any] | None]
+
+# (metric name, help, key of status.json "last_pass"): one gauge per row.
+_PASS_GAUGES = (
+    ("seedfeeds_seed_files", "Seed files known to the publisher.", "files"),
+    ("seedfeeds_articles", "Articles published (released) by the last publish pass.",
+     "articles"),
+    ("seedfeeds_tags", "Tags with at least one published article.", "tags"),
+    ("seedfeeds_parse_errors", "Seed files that could not be read or parsed.", "errors"),
+    ("seedfeeds_embargoed_articles", "Articles withheld until their release time.",
+     "embargoed"),
+)
+
+
+class Metrics:
+    """A registry of its own per app, so several apps in one process do not collide."""
+
+    def __init__(self, status: StatusSource) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "seedfeeds_http_requests", "HTTP requests answered by this web process.",
+            ("route", "status"), registry=self.registry)
+        self.registry.register(PublisherCollector(status))
+
+    def count(self, route: str, status: int) -> None:
+        """Count one answered request; ``route`` is an endpoint name, never a raw path."""
+        self._requests.labels(route, str(status)).inc()
+
+    def exposition(self) -> tuple[bytes, str]:
+        """The text exposition format and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class PublisherCollector(Collector):
+    """The publisher's numbers from status.json, read at each scrape."""
+
+    def __init__(self, status: StatusSource) -> None:
+        self._status = status
+
+    def collect(self) -> Iterator[Metric]:
+        status = self._status()
+        yield GaugeMetricFamily("seedfeeds_status_available",
+                                "1 if feeds/status.json was readable at this scrape.",
+                                value=1 if status else 0)
+        if not status:
+            return
+        try:
+            yield from _pass_metrics(status.get("last_pass") or {})
+            yield from _duration_histogram(status.get("publish_seconds") or {})
+        except (AttributeError, TypeError, ValueError) as exc:
+            # A malformed file must not break the request counter's scrape.
+            log.warning("status.json has unexpected values (%s); publisher metrics skipped",
+                        exc)
+
+
+def _pass_metrics(last: Mapping[str, Any]) -> Iterator[Metric]:
+    for name, help_text, key in _PASS_GAUGES:
+        if last.get(key) is not None:
+            yield GaugeMetricFamily(name, help_text, value=float(last[key]))
+    if last.get("started"):
+        yield GaugeMetricFamily(
+            "seedfeeds_last_publish_timestamp_seconds",
+            "When the last publish pass started, in Unix seconds.",
+            value=datetime.fromisoformat(last["started"]).timestamp())
+
+
+def _duration_histogram(data: Mapping[str, Any]) -> Iterator[Metric]:
+    """status.json keeps cumulative buckets keyed by their upper bound, like Prometheus."""
+    buckets = data.get("buckets")
+    if not buckets:
+        return
+    rows = sorted((float(bound), int(count)) for bound, count in buckets.items())
+    yield HistogramMetricFamily(
+        "seedfeeds_publish_duration_seconds", "Duration of publish passes.",
+        buckets=[(floatToGoString(bound), count) for bound, count in rows],
+        sum_value=float(data.get("sum", 0.0)))

@@ -1,0 +1,193 @@
+"""Live publishing, end to end: the real `seedfeeds serve`, real files, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from liveserver import LiveServer, wait_for
+from sitecheck import assert_valid_site
+
+FERRY = ("The ferry is back! Transport | Harbour\n"
+         "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")
+LIBRARY = ("Libraries reopen on Monday. Culture | City\n"
+           "Libraries reopen on Monday. Culture | City\n\nThree libraries open again.\n")
+
+
+def article(n: int, tag: str = "Bulk", body: str = "Body text.") -> str:
+    header = f"Story number {n} arrives! {tag} | News"
+    return f"{header}\n{header}\n\n{body}\n\n"
+
+
+def pass_count(server: LiveServer) -> int:
+    return server.status().get("publish_seconds", {}).get("count", 0)
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    with LiveServer(tmp_path, "--entries", "1000") as live:
+        yield live
+
+
+def test_a_new_file_appears_in_its_tag_feeds_and_the_all_feed_within_2_s(server):
+    (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    start = time.monotonic()
+    wait_for(lambda: "The ferry is back!" in server.titles("/tags/harbour.atom"), 2,
+             "not published within 2 s")
+    assert time.monotonic() - start < 2
+    assert "The ferry is back!" in server.titles("/all.atom")
+    assert "The ferry is back!" in server.titles("/tags/transport.rss")
+
+
+def test_an_edit_moves_updated_only(server):
+    path = server.seeds / "ferry.txt"
+    path.write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: server.feed("/all.atom").entries, 3)
+    before = server.feed("/all.atom").entries[0]
+    time.sleep(1.1)  # times have whole seconds
+    path.write_text(FERRY.replace("crossed today", "crossed the river today"), "utf-8")
+    wait_for(lambda: server.feed("/all.atom").entries[0].updated != before.updated, 3,
+             "the edit was not published")
+    after = server.feed("/all.atom").entries[0]
+    assert (after.id, after.published, after.title) == (before.id, before.published,
+                                                        before.title)
+    assert "crossed the river today" in after.content[0].value
+
+
+def test_renaming_and_moving_into_a_subfolder_change_no_id_and_duplicate_nothing(server):
+    (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: server.feed("/all.atom").entries, 3)
+    ids = [e.id for e in server.feed("/all.atom").entries]
+    (server.seeds / "ferry.txt").rename(server.seeds / "renamed.txt")
+    (server.seeds / "archive").mkdir()
+    time.sleep(0.5)
+    (server.seeds / "renamed.txt").rename(server.seeds / "archive" / "moved.txt")
+    time.sleep(1.0)
+    wait_for(lambda: [e.id for e in server.feed("/all.atom").entries] == ids, 3)
+    assert [e.id for e in server.feed("/tags/harbour.atom").entries] == ids
+
+
+def test_a_deletion_unpublishes(server):
+    (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    (server.seeds / "library.txt").write_text(LIBRARY, encoding="utf-8")
+    wait_for(lambda: len(server.titles()) == 2, 3)
+    (server.seeds / "ferry.txt").unlink()
+    wait_for(lambda: server.titles() == ["Libraries reopen on Monday."], 3,
+             "the deletion was not published")
+    assert server.feed("/tags/harbour.atom").entries == []
+
+
+def test_an_editor_style_save_makes_exactly_one_pass(server):
+    path = server.seeds / "ferry.txt"
+    path.write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: server.titles(), 3)
+    time.sleep(0.5)
+    passes = pass_count(server)
+    temp = server.seeds / ".ferry.txt.swp"
+    temp.write_text(FERRY.replace("today", "this morning"), encoding="utf-8")
+    os.replace(temp, path)
+    wait_for(lambda: "this morning" in server.feed("/all.atom").entries[0].content[0].value, 3)
+    time.sleep(0.6)
+    assert pass_count(server) == passes + 1
+
+
+def test_a_file_written_slowly_is_never_published_half(server):
+    articles = 2000
+    body = "A long paragraph of text that makes this file large. " * 45
+    chunks = [article(n, body=body) for n in range(articles)]
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            seen.add(server.status().get("last_pass", {}).get("articles", 0))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    size = 0
+    with open(server.seeds / "big.txt", "w", encoding="utf-8") as stream:
+        for n in range(30):  # about 5 MB over 3 s through one open file
+            part = "".join(chunks[n * articles // 30:(n + 1) * articles // 30])
+            stream.write(part)
+            stream.flush()
+            size += len(part)
+            time.sleep(0.1)
+    wait_for(lambda: server.status().get("last_pass", {}).get("articles") == articles, 10,
+             "the finished file was not published")
+    stop.set()
+    watcher.join()
+    assert size > 5_000_000
+    assert seen <= {0, articles}, f"partial article counts seen: {sorted(seen)}"
+
+
+def test_two_hundred_files_dropped_at_once_publish_in_a_handful_of_passes(server):
+    passes = pass_count(server)
+    for n in range(200):
+        (server.seeds / f"drop{n:03d}.txt").write_text(article(n), encoding="utf-8")
+    wait_for(lambda: server.status().get("last_pass", {}).get("articles") == 200, 10)
+    time.sleep(0.5)
+    assert pass_count(server) - passes <= 5
+
+
+def test_an_embargoed_article_appears_within_1_s_of_its_release_time(server):
+    release = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    text = f"Coming soon! Harbour | News\nRelease time:{release:%Y-%m-%d %H:%M:%S}\n\nBody.\n"
+    (server.seeds / "soon.txt").write_text(text, encoding="utf-8")
+    time.sleep(1)
+    assert "Coming soon!" not in server.titles()
+    assert server.status()["last_pass"]["embargoed"] == 1
+    wait_for(lambda: "Coming soon!" in server.titles(), 5, "never released")
+    late = datetime.now(UTC) - release
+    assert late < timedelta(seconds=1), f"released {late} after its time"
+    assert "Coming soon!" in server.titles("/tags/harbour.atom")
+
+
+def test_with_the_watcher_off_the_reconcile_alone_publishes_a_new_file(tmp_path):
+    with LiveServer(tmp_path, "--watch", "false", "--reconcile", "1") as server:
+        (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+        wait_for(lambda: server.titles(), 4, "the reconcile did not publish the file")
+
+
+def test_a_change_during_a_running_pass_is_published_by_the_next_pass(server):
+    body = "Words of a long article. " * 40
+    passes = pass_count(server)
+    (server.seeds / "big.txt").write_text("".join(article(n, body=body) for n in range(6000)),
+                                          encoding="utf-8")
+    time.sleep(0.5)  # the debounce has passed: the pass of 6,000 articles is running
+    (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: "The ferry is back!" in server.titles("/tags/harbour.atom"), 10,
+             "the change made during a pass was lost")
+    history = server.status()["history"][-(pass_count(server) - passes):]
+    assert history[0]["articles_changed"] == 6000, "the big file's pass was not first"
+
+
+def test_kill_9_during_a_pass_loses_nothing_and_changes_no_id(tmp_path):
+    server = LiveServer(tmp_path, "--entries", "10000")
+    with server:
+        (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+        (server.seeds / "library.txt").write_text(LIBRARY, encoding="utf-8")
+        wait_for(lambda: len(server.titles()) == 2, 3)
+        before = {e.id: e.published for e in server.feed("/all.atom").entries}
+        (server.seeds / "big.txt").write_text(
+            "".join(article(n, body="Some words. " * 80) for n in range(8000)), "utf-8")
+        time.sleep(0.6)  # into the pass that renders 8,000 articles
+        server.stop(signal.SIGKILL)
+    with LiveServer(tmp_path, "--entries", "10000") as again:
+        wait_for(lambda: len(again.titles()) == 8002, 30, "not everything was published")
+        after = {e.id: e.published for e in again.feed("/all.atom").entries}
+        assert {i: after[i] for i in before} == before
+        assert assert_valid_site(again.feeds) > 0
+        assert not [p for p in again.feeds.rglob("*.tmp")]
+
+
+def test_sigterm_finishes_cleanly(server):
+    (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: server.titles(), 3)
+    assert server.stop(signal.SIGTERM) == 0
+    assert "publisher stopped" in server.logs()
