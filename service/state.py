@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from functools import lru_cache
-from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -121,10 +120,6 @@ class State:
         with self._transaction():
             self._db.executemany("UPDATE tags SET emptied = ? WHERE key = ?",
                                  [(when, key) for key, when in emptied.items()])
-
-    def forget_articles(self, ids: Iterable[str]) -> None:
-        """Nothing: a deleted article keeps its first-seen time, so restoring the file
-        restores its date. (Kept as the one place to change that policy.)"""
 
     def close(self) -> None:
         self._db.close()
