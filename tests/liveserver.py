@@ -50,7 +50,12 @@ class LiveServer:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                             env=env, cwd=Path(__file__).resolve().parent.parent)
-        wait_for(lambda: self._healthy(), timeout, f"server did not start; log:\n{self.logs()}")
+        try:
+            wait_for(self._healthy, timeout, "server did not start")
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
         return self
 
     def _healthy(self) -> bool:
