@@ -114,7 +114,7 @@ class LiveServer:
         return len(self.status().get("history", []))
 
     def __enter__(self) -> LiveServer:
-        return self.start()
+        return self if self.process is not None else self.start()
 
     def __exit__(self, *_: object) -> None:
         if self.process is not None and self.process.poll() is None:
