@@ -56,6 +56,11 @@ def test_every_environment_variable_in_compose_is_a_setting():
 
 
 def test_nginx_in_compose_uses_the_deploy_config_and_the_feeds_folder():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
+    listen = re.search(r"^\s*listen (\d+);", conf, re.M)
+    assert listen and SERVICES["nginx"]["ports"] == [f"8080:{listen[1]}"]
+    assert re.search(r"^\s*root /srv/seedfeeds/feeds;", conf, re.M)
+    assert re.search(r"^\s*server web:8080;", conf, re.M)
     volumes = SERVICES["nginx"]["volumes"]
     assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in volumes
     assert "./feeds:/srv/seedfeeds/feeds:ro" in volumes
