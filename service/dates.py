@@ -20,6 +20,9 @@ _ENGLISH = re.compile(r"(?P<mon>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th
                       r"(?P<y>\d{4})" + _TIME + r"\s*$")
 _CHINESE = re.compile(r"(?P<y>\d{4})\s*年\s*(?P<mo>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]?"
                       + _TIME.replace("[ T,]+", r"\s*") + r"\s*$")
+# 'Apr 14, 2024 03:24 AM' exactly: ASCII digits only (``\d`` takes any script's digits).
+_DUMP_SHAPE = re.compile(
+    r"([A-Za-z]{3,9}) ([0-9]{1,2}), ([0-9]{4}) ([0-9]{1,2}):([0-9]{2}) ([AP]M)")
 _SLASHED = re.compile(r"(?P<y>\d{4})[/.](?P<mo>\d{1,2})[/.](?P<d>\d{1,2})" + _TIME + r"\s*$")
 
 
@@ -43,28 +46,20 @@ def parse_release_time(raw: str, default_tz: tzinfo) -> datetime:
 
 
 def _parse_dump_shape(text: str, tz: tzinfo) -> datetime | None:
-    """The news dumps' own shape, 'Apr 14, 2024 03:24 AM', without the regex (4x faster);
-    None for anything else, or anything wrong, which the general way then parses or
-    explains. Only text that ``_ENGLISH`` matches with these same groups gets a result:
-    ASCII only (``\\d`` would take other digits), single spaces, each piece checked."""
-    if not text.isascii():
+    """The news dumps' own shape, 'Apr 14, 2024 03:24 AM', by a simpler regex than
+    ``_ENGLISH`` (twice as fast); None for anything else, or anything wrong, which the
+    general way then parses or explains. What this regex matches, ``_ENGLISH`` matches
+    with the same groups: it is that regex's common case, in ASCII only."""
+    match = _DUMP_SHAPE.fullmatch(text)
+    if match is None:
         return None
-    pieces = text.split(" ")
-    if len(pieces) != 5:
-        return None
-    mon, day, year, clock, ampm = pieces
-    hour, _, minute = clock.partition(":")
-    if not (3 <= len(mon) <= 9 and mon.isalpha() and day[-1:] == ","
-            and 1 <= len(day) - 1 <= 2 and day[:-1].isdigit() and len(year) == 4
-            and year.isdigit() and 1 <= len(hour) <= 2 and hour.isdigit()
-            and len(minute) == 2 and minute.isdigit() and ampm in ("AM", "PM")):
-        return None
+    mon, day, year, hour, minute, ampm = match.groups()
     month, hour_number = _MONTHS.get(mon.lower()), int(hour)
     if month is None or not 1 <= hour_number <= 12:
         return None  # the general way says what is wrong
     hour_number = hour_number % 12 + (12 if ampm == "PM" else 0)
     try:
-        return datetime(int(year), month, int(day[:-1]), hour_number, int(minute), 0, 0, tz)
+        return datetime(int(year), month, int(day), hour_number, int(minute), 0, 0, tz)
     except ValueError:
         return None
 

@@ -81,6 +81,10 @@ class Decoded:
     text: str
     encoding: str
     notes: tuple[tuple[int | None, str], ...] = ()
+    # True if every line is printable (``str.isprintable()``), known for free on the
+    # fast path: the reader then skips that check per headline and summary. False
+    # means unknown, not that some line is not.
+    printable: bool = False
 
 
 def decode(data: bytes) -> Decoded:
@@ -121,7 +125,7 @@ def decode(data: bytes) -> Decoded:
 def _plain_utf8(data: bytes) -> Decoded | None:
     """The common case decided on the bytes, or None for the general path in ``decode``.
 
-    BOM-less UTF-8 whose every non-ASCII character is one of ``_PLAIN_NON_ASCII``
+    BOM-less UTF-8 whose every non-ASCII character is in ``PLAIN_NON_ASCII_RANGES``
     and whose ASCII has no control character but tab and line ends needs none of
     the general path's work: nothing to replace (no U+FFFD), no character to strip
     (``_ILLEGAL``), and it is already NFC. Proving that on the bytes costs one C
@@ -133,22 +137,25 @@ def _plain_utf8(data: bytes) -> Decoded | None:
         return None  # a BOM (or the NULs of UTF-16/32) is for the general path
     # Deleting plain ASCII leaves the non-ASCII bytes and any ASCII control byte.
     rest = data.translate(None, _PLAIN_ASCII)
+    others = ""
     if rest:
         try:
             # ASCII bytes never occur inside a multi-byte sequence, so this is the
             # text's non-ASCII characters in order (if the whole is valid UTF-8, which
             # the decode below checks); any ASCII control byte left is not plain.
-            if _NOT_PLAIN.search(rest.decode("utf-8")) is not None:
-                return None
+            others = rest.decode("utf-8")
         except UnicodeDecodeError:
+            return None
+        if _NOT_PLAIN.search(others) is not None:
             return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if "\r" in text:
+    if b"\r" in data:  # (a byte search is faster than a search of the decoded text)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return Decoded(text, "utf-8")
+    # Of plain ASCII only the tab is not printable (line ends end lines).
+    return Decoded(text, "utf-8", (), b"\t" not in data and others.isprintable())
 
 
 def _decode(data: bytes) -> tuple[str, str]:

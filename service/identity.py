@@ -12,31 +12,30 @@ import hashlib
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 # Fixed forever: changing it would change every published entry id.
 ARTICLE_NAMESPACE = uuid.UUID("5eedfeed-0000-5000-8000-000000000001")
 _NOT_SLUG = re.compile(r"[^\w]|_", re.UNICODE)
 _DASHES = re.compile(r"-{2,}")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what str.isprintable() accepts of ASCII
 
 
 def normalise(text: str) -> str:
     """NFKC, case-folded, whitespace collapsed: the comparison form of a name."""
     if text.isascii():  # NFKC leaves ASCII as it is, and casefold() of ASCII is lower()
-        return " ".join(text.lower().split())
+        text = text.lower()
+        if "  " not in text and text == text.strip() and not text.encode().translate(
+                None, _PRINTABLE_ASCII):
+            return text  # its only space is " ", single and inside: nothing to collapse
+        return " ".join(text.split())
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def article_key(headline: str, published: datetime | None) -> str:
-    return f"{normalise(headline)}\n{'' if published is None else _utc_iso(published)}"
-
-
-def _utc_iso(when: datetime) -> str:
-    """``when.astimezone(UTC).isoformat()``, formatted here at half the cost."""
-    utc = when.astimezone(UTC)
-    fraction = f".{utc.microsecond:06d}" if utc.microsecond else ""
-    return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
-            f"{utc.second:02d}{fraction}+00:00")
+    when = "" if published is None else published.astimezone(UTC).isoformat()
+    return f"{normalise(headline)}\n{when}"
 
 
 def article_id(headline: str, published: datetime | None) -> str:
@@ -44,14 +43,24 @@ def article_id(headline: str, published: datetime | None) -> str:
     return uuid5(article_key(headline, published))
 
 
+def article_ids(headlines: Iterable[str], published: Iterable[datetime | None]) -> list[str]:
+    """``article_id`` of many articles: every key first, then every hash, which is
+    faster than one by one (each step's code and data stay in the CPU's caches)."""
+    return list(map(uuid5, list(map(article_key, headlines, published))))
+
+
 def uuid5(name: str, namespace: uuid.UUID = ARTICLE_NAMESPACE) -> str:
     """``str(uuid.uuid5(namespace, name))``, without building a UUID object (3x faster)."""
-    prefix = _NAMESPACE_BYTES if namespace is ARTICLE_NAMESPACE else namespace.bytes
-    h = hashlib.sha1(prefix + name.encode("utf-8")).hexdigest()
+    if namespace is ARTICLE_NAMESPACE:
+        sha1 = _ARTICLE_SHA1.copy()  # a copy of the hashed namespace: cheaper than a new one
+        sha1.update(name.encode("utf-8"))
+    else:
+        sha1 = hashlib.sha1(namespace.bytes + name.encode("utf-8"))
+    h = sha1.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-_NAMESPACE_BYTES = ARTICLE_NAMESPACE.bytes  # UUID.bytes is a property: computed per call
+_ARTICLE_SHA1 = hashlib.sha1(ARTICLE_NAMESPACE.bytes)  # never updated, only copied
 # RFC 4122 variant bits (10xx) over the first hex digit of the clock sequence.
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 

@@ -42,10 +42,14 @@ class Metrics:
             "seedfeeds_http_requests", "HTTP requests answered by this web process.",
             ("route", "status"), registry=self.registry)
         self.registry.register(PublisherCollector(status))
+        self._children: dict[tuple[str, int], Any] = {}  # labels() costs more than inc()
 
     def count(self, route: str, status: int) -> None:
         """Count one answered request; ``route`` is an endpoint name, never a raw path."""
-        self._requests.labels(route, str(status)).inc()
+        child = self._children.get((route, status))
+        if child is None:
+            child = self._children[route, status] = self._requests.labels(route, str(status))
+        child.inc()
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""

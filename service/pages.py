@@ -237,20 +237,23 @@ class Chart:
 
 
 _CHART_SIZE, _CHART_MARGINS = (720, 220), (56, 16, 56, 24)  # width, height; left top right bottom
+CHART_SLOTS = 50  # passes the publisher keeps in status.json: the chart fills up over time
 
 
 def status_chart(history: Sequence[dict[str, Any]]) -> Chart:
-    """Bars of duration (left axis) and a line of files changed (right axis), oldest first."""
+    """Bars of duration (left axis) and a line of files changed (right axis), one slot per
+    pass, the newest at the right edge."""
     (width, height), (left, top, right, bottom) = _CHART_SIZE, _CHART_MARGINS
     plot_w, plot_h = width - left - right, height - top - bottom
     seconds = [_number(row.get("seconds")) for row in history]
     files = [int(_number(row.get("files_written"))) for row in history]
     max_seconds, max_files = _nice(max(seconds, default=0)), int(_nice(max(files, default=0)))
-    slot = plot_w / max(len(history), 1)
+    slot = plot_w / max(len(history), CHART_SLOTS)
+    first = left + plot_w - slot * len(history)
     bars = []
     for index, row in enumerate(history):
         bar_h = plot_h * seconds[index] / max_seconds
-        x = left + index * slot
+        x = first + index * slot
         bars.append(Bar(
             x=round(x + slot * 0.15, 2), y=round(top + plot_h - bar_h, 2),
             width=round(slot * 0.7, 2), height=round(bar_h, 2),

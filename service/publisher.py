@@ -148,6 +148,7 @@ class Publisher:
         if paths is None:
             present = set(scan(root)) if root.is_dir() else set()
             paths, rescan = present | self.files.keys(), True
+            self.state.forget_kept(self.state.kept - present)  # deleted while we were away
         else:
             rescan = False
         reads: dict[str, Sequence[Article] | None] = {}
@@ -159,6 +160,7 @@ class Publisher:
             if found is None:
                 if self.files.pop(path, None) is not None:
                     reads[path] = None
+                self.state.forget_kept([path])
                 continue
             record = self.files.setdefault(path, _FileState())
             if rescan and record.stat == found:
@@ -171,15 +173,30 @@ class Publisher:
                 if _stat(root / path) is None:  # deleted while we read it
                     self.files.pop(path, None)
                     reads[path] = None
+                    self.state.forget_kept([path])
                     continue
                 record.error = exc.problem
                 log.warning("%s", exc.problem)
+                self._keep_last_good(path, reads)
                 continue
             record.error, record.warnings = None, seed.warnings
             for problem in seed.warnings:
                 log.info("%s", problem)
             reads[path] = seed.articles
+            self.state.forget_kept([path])
         return reads
+
+    def _keep_last_good(self, path: str, reads: dict[str, Sequence[Article] | None]) -> None:
+        """A file that fails keeps its last good articles published, across restarts
+        too: the state remembers them when the failure is first seen, and a process
+        that has not read the file before publishes them from there."""
+        last = self.catalog.files.get(path)
+        if last is None:
+            kept = self.state.kept_articles(path)
+            if kept:
+                reads[path] = kept
+        elif last and path not in self.state.kept:
+            self.state.keep(path, last)
 
     def _remember(self, changed: Iterable[str], now: float) -> None:
         """First sightings and edits into the state: they date the articles."""

@@ -1,22 +1,28 @@
 """What must survive restarts, in SQLite (WAL) outside the published folder.
 
 First-seen times (the release time of undated articles), content hashes and the
-time each article last changed (its ``updated``), slugs once given, and when a
-tag last changed. Nothing here is needed to compute an id: deleting the file
-changes no id, only the dates of undated articles and the order of slug claims.
+time each article last changed (its ``updated``), slugs once given, when a tag
+last changed, and the last good articles of each seed file that now fails to
+parse (so that a restart does not unpublish them). Nothing here is needed to
+compute an id: deleting the file changes no id, only the dates of undated
+articles, the order of slug claims and what a broken file keeps published.
 
 A missing or unreadable database is rebuilt, with a warning, never a crash.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from .article import Article
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,10 @@ CREATE TABLE IF NOT EXISTS tags (
     key TEXT PRIMARY KEY,          -- identity.tag_key
     slug TEXT NOT NULL UNIQUE,     -- once given, never changes
     emptied REAL                   -- when it lost its last article; NULL while it has some
+);
+CREATE TABLE IF NOT EXISTS kept (
+    path TEXT PRIMARY KEY,         -- a seed file that fails to parse, relative to seeds/
+    articles TEXT NOT NULL         -- JSON: its last good articles, which stay published
 );
 """
 
@@ -56,6 +66,7 @@ class State:
         self.slugs: dict[str, str] = dict(self._db.execute("SELECT key, slug FROM tags"))
         self.emptied: dict[str, float] = dict(self._db.execute(
             "SELECT key, emptied FROM tags WHERE emptied IS NOT NULL"))
+        self.kept: set[str] = {path for (path,) in self._db.execute("SELECT path FROM kept")}
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +132,33 @@ class State:
             self._db.executemany("UPDATE tags SET emptied = ? WHERE key = ?",
                                  [(when, key) for key, when in emptied.items()])
 
+    def keep(self, path: str, articles: Sequence[Article]) -> None:
+        """Remember the last good articles of a file that now fails to parse."""
+        data = json.dumps([_article_row(a) for a in articles], ensure_ascii=False)
+        self.kept.add(path)
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO kept VALUES (?, ?)", (path, data))
+
+    def kept_articles(self, path: str) -> tuple[Article, ...]:
+        """What ``keep`` remembered of ``path`` (nothing if it did not, or if unreadable)."""
+        if path not in self.kept:
+            return ()
+        row = self._db.execute("SELECT articles FROM kept WHERE path = ?", (path,)).fetchone()
+        try:
+            return tuple(_article_of(fields) for fields in json.loads(row[0]))
+        except (TypeError, ValueError, KeyError) as exc:
+            log.warning("kept articles of %s are unreadable (%s); they are dropped", path, exc)
+            return ()
+
+    def forget_kept(self, paths: Iterable[str]) -> None:
+        """The files parse again, or are gone: their kept articles are of no use."""
+        gone = [path for path in paths if path in self.kept]
+        if not gone:
+            return
+        self.kept.difference_update(gone)
+        with self._transaction():
+            self._db.executemany("DELETE FROM kept WHERE path = ?", [(p,) for p in gone])
+
     def close(self) -> None:
         self._db.close()
 
@@ -137,6 +175,23 @@ class _Transaction:
 
     def __exit__(self, kind: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _article_row(article: Article) -> dict[str, Any]:
+    """An article as JSON, every field: it is published again from this alone."""
+    return {"id": article.id, "title": article.title, "tags": list(article.tags),
+            "published": article.published.isoformat() if article.published else None,
+            "paragraphs": list(article.paragraphs), "summary": article.summary,
+            "source": article.source, "line": article.line, "markup": article.markup,
+            "link": article.link, "author": article.author}
+
+
+def _article_of(row: dict[str, Any]) -> Article:
+    published = row["published"]
+    return Article(row["id"], row["title"], tuple(row["tags"]),
+                   datetime.fromisoformat(published) if published else None,
+                   tuple(row["paragraphs"]), row["summary"], row["source"], row["line"],
+                   row["markup"], row["link"], row["author"])
 
 
 @lru_cache(maxsize=4096)

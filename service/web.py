@@ -3,9 +3,14 @@
 The only module that imports Flask and Werkzeug. It holds no publisher state: every
 answer comes from the files under feeds/, whose manifest gives each file's strong
 ETag and date, so any number of these processes (or nginx, or a CDN) can serve the
-folder one publisher writes. A URL maps to a file only through ``layout`` and only if
-the file is published (listed in the manifest, or a uuid-named article page), so no
-request can reach a file the publisher did not write.
+folder one publisher writes.
+
+Routes: the published files (``/``, ``/all.<format>``, ``/tags/<slug>.<format>``,
+``/tags/<slug>/``, ``/articles/<id>``, ``/subscriptions.opml``, ``/static/style.css``)
+and the operations routes ``/healthz``, ``/status`` and ``/metrics``. A URL maps to a
+file only through ``resolve`` and ``layout``, and only if the file is published (listed
+in the manifest, or a uuid-named article page that exists), so no request reaches a
+file the publisher did not write.
 """
 
 from __future__ import annotations
@@ -18,14 +23,17 @@ import re
 import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
-from werkzeug.http import http_date, is_resource_modified
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.http import http_date, parse_accept_header, parse_date
 
 from . import layout, pages
 from .config import Settings
@@ -46,8 +54,9 @@ CONTENT_TYPES = {
 }
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
-HTML_HEADERS = {"Content-Security-Policy": CSP}
-EVERY_RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+EVERY_RESPONSE = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
+HTML_RESPONSE = (("Content-Security-Policy", CSP),)
+ALLOWED_METHODS = ("GET", "HEAD")
 
 # Article ids are uuid5 strings, lowercase: anything else is refused before any file access.
 ARTICLE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -55,6 +64,58 @@ NOT_FOUND_SHOWN = 200  # characters of a missing path echoed on the 404 page
 _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
                | getattr(os, "O_NONBLOCK", 0))  # NONBLOCK: a planted FIFO must not hang us
 
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+# --- URLs to files -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Target:
+    """What a URL path names: a route (the metrics label) and a file under feeds/."""
+
+    route: str
+    path: str
+
+
+_FIXED = {"/": Target("index", layout.INDEX),
+          "/subscriptions.opml": Target("opml", layout.OPML),
+          "/static/style.css": Target("stylesheet", layout.STYLESHEET)}
+
+
+def resolve(url_path: str) -> Target | None:
+    """The published file a (decoded) URL path names, or None; the caller still checks
+    that it is published. ``tag_redirect`` is the bare ``/tags/<slug>`` of a tag page."""
+    fixed = _FIXED.get(url_path)
+    if fixed is not None:
+        return fixed
+    prefix, _, rest = url_path[1:].partition("/")
+    if url_path.startswith("/all."):
+        fmt = url_path.removeprefix("/all.")
+        return Target("all_feed", layout.feed_file(None, fmt)) if fmt in layout.FORMATS else None
+    if prefix == "tags" and rest:
+        return _resolve_tag(rest)
+    if prefix == "articles" and ARTICLE_ID.fullmatch(rest):
+        return Target("article", layout.article_file(rest))
+    return None
+
+
+def _resolve_tag(rest: str) -> Target | None:
+    slug, dot, fmt = rest.rpartition(".")
+    if rest.endswith("/") and _one_segment(rest[:-1]):
+        return Target("tag_page", layout.tag_page_file(rest[:-1]))
+    if dot and fmt in layout.FORMATS and _one_segment(slug):
+        return Target("tag_feed", layout.feed_file(slug, fmt))
+    if _one_segment(rest):
+        return Target("tag_redirect", layout.tag_page_file(rest))
+    return None
+
+
+def _one_segment(slug: str) -> bool:
+    return bool(slug) and "/" not in slug and slug not in (".", "..")
+
+
+# --- the folder --------------------------------------------------------------
 
 class JsonFile:
     """A JSON file parsed again only when its (mtime_ns, size, inode) changes."""
@@ -62,26 +123,32 @@ class JsonFile:
     def __init__(self, path: Path) -> None:
         self.path = str(path)
         self._cached: tuple[tuple[int, int, int] | None, Any] = (None, None)
+        self.generation = 0  # counts reloads, so caches of what was read can tell
         self._lock = threading.Lock()
 
     def get(self) -> Any:
         """The parsed content, or None if the file is missing or not valid JSON."""
+        return self.current()[1]
+
+    def current(self) -> tuple[int, Any]:
+        """The generation and the parsed content (None if missing or not valid JSON)."""
         try:
             info = os.stat(self.path)
         except OSError:
-            return None
-        if _key(info) != self._cached[0]:
+            return -1, None
+        if _identity(info) != self._cached[0]:
             with self._lock:  # one thread parses; the others wait for its result
-                if _key(info) != self._cached[0]:
+                if _identity(info) != self._cached[0]:
                     self._cached = self._load()
-        return self._cached[1]
+                    self.generation += 1
+        return self.generation, self._cached[1]
 
     def _load(self) -> tuple[tuple[int, int, int] | None, Any]:
-        # Key and bytes from the same open file, so a rename between stat and read
-        # caches the new content under the new key.
+        # Identity and bytes from the same open file, so a rename between stat and
+        # read caches the new content under the new identity.
         try:
             with open(self.path, "rb") as stream:
-                key, data = _key(os.fstat(stream.fileno())), stream.read()
+                key, data = _identity(os.fstat(stream.fileno())), stream.read()
         except OSError:
             return None, None
         try:
@@ -91,12 +158,12 @@ class JsonFile:
             return key, None
 
 
-def _key(info: os.stat_result) -> tuple[int, int, int]:
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
     return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 class Hashes:
-    """sha256 of files the manifest does not list (article pages), by identity of the file."""
+    """sha256 of files the manifest does not list (article pages), by the file's identity."""
 
     def __init__(self, size: int = 8192) -> None:
         self._size = size
@@ -118,17 +185,22 @@ class Hashes:
 
 
 class Opened:
-    """An open published file with its validators; ``read`` at most once, ``close`` always."""
+    """An open published file and its validators; ``read`` at most once, ``close`` always."""
 
-    def __init__(self, path: str, fd: int, info: os.stat_result, encoding: str | None) -> None:
-        self.path, self.fd, self.size, self.encoding = path, fd, info.st_size, encoding
+    def __init__(self, path: str, fd: int, info: os.stat_result, gzipped: bool) -> None:
+        self.path, self.fd, self.info, self.gzipped = path, fd, info, gzipped
         self.etag = ""
-        self.last_modified = datetime.fromtimestamp(info.st_mtime, UTC)
+        self.modified = datetime.fromtimestamp(int(info.st_mtime), UTC)
         self._data: bytes | None = None
+
+    @property
+    def name(self) -> str:
+        """The file asked for: the path without the .gz of a compressed sibling."""
+        return self.path.removesuffix(".gz") if self.gzipped else self.path
 
     def read(self) -> bytes:
         if self._data is None:
-            chunks, left = [], self.size
+            chunks, left = [], self.info.st_size
             while left > 0:  # a file may shrink under us: stop at its end
                 chunk = os.read(self.fd, left)
                 if not chunk:
@@ -137,11 +209,6 @@ class Opened:
                 left -= len(chunk)
             self._data = b"".join(chunks)
         return self._data
-
-    @property
-    def name(self) -> str:
-        """The file asked for: the path without the .gz of a compressed sibling."""
-        return self.path.removesuffix(".gz") if self.encoding else self.path
 
     def close(self) -> None:
         os.close(self.fd)
@@ -156,40 +223,34 @@ class Folder:
         self.status = JsonFile(root / layout.STATUS)
         self.hashes = Hashes()
 
-    def files(self) -> dict[str, Any]:
-        """The manifest's rows by path; empty before the first publish."""
-        manifest = self.manifest.get()
+    def files(self) -> tuple[int, dict[str, Any]]:
+        """The manifest's rows by path (empty before the first publish), and the
+        generation of the manifest they come from."""
+        generation, manifest = self.manifest.current()
         files = manifest.get("files") if isinstance(manifest, dict) else None
-        return files if isinstance(files, dict) else {}
-
-    def listed(self, path: str) -> bool:
-        return path in self.files()
+        return generation, files if isinstance(files, dict) else {}
 
     def readable(self) -> bool:
         return os.path.isdir(self.root) and os.access(self.root, os.R_OK | os.X_OK)
 
-    def published(self, path: str, gzip_ok: bool) -> Opened | None:
-        """A manifest-listed file, as its .gz sibling if the client takes gzip and one exists."""
-        files = self.files()
+    def open_listed(self, files: dict[str, Any], path: str, gzip_ok: bool) -> Opened | None:
+        """A file the manifest lists, as its .gz sibling if the client takes gzip and one
+        is listed."""
         if path not in files:
             return None
-        if gzip_ok and f"{path}.gz" in files:
-            opened = self._open(f"{path}.gz", "gzip", files[f"{path}.gz"])
-            if opened is not None:
-                return opened
-        return self._open(path, None, files[path])
+        gz = f"{path}.gz"
+        opened = self._open(gz, True, files[gz]) if gzip_ok and gz in files else None
+        return opened or self._open(path, False, files[path])
 
-    def article(self, article_id: str) -> Opened | None:
-        """An article page (not in the manifest): a uuid-named file that exists."""
-        if not ARTICLE_ID.fullmatch(article_id):
-            return None
-        return self._open(layout.article_file(article_id), None, None)
+    def open_article(self, path: str) -> Opened | None:
+        """An article page (never in the manifest) that exists."""
+        return self._open(path, False, None)
 
-    def _open(self, path: str, encoding: str | None, row: Any) -> Opened | None:
+    def _open(self, path: str, gzipped: bool, row: Any) -> Opened | None:
         found = self._open_regular(path)
         if found is None:
             return None
-        opened = Opened(path, *found, encoding)
+        opened = Opened(path, *found, gzipped)
         try:
             self._validate(opened, row)
         except BaseException:
@@ -198,16 +259,16 @@ class Folder:
         return opened
 
     def _validate(self, opened: Opened, row: Any) -> None:
-        """ETag and date from the manifest row; hashed here if there is none, or if
-        the file's size shows the row is stale (a publish pass is writing)."""
-        if isinstance(row, dict) and row.get("size") == opened.size:
+        """ETag and date from the manifest row; hashed here if there is none, or if the
+        file's size shows the row is stale (a publish pass is writing right now)."""
+        if isinstance(row, dict) and row.get("size") == opened.info.st_size:
             try:
                 opened.etag = f'"{row["sha256"]}"'
-                opened.last_modified = datetime.fromisoformat(row["updated"])
+                opened.modified = _iso_date(row["updated"])
                 return
             except (KeyError, TypeError, ValueError):
                 pass
-        info = os.fstat(opened.fd)
+        info = opened.info
         key = (opened.path, info.st_ino, info.st_mtime_ns, info.st_size)
         digest = self.hashes.get(key)
         if digest is None:
@@ -236,109 +297,199 @@ class Folder:
         return fd, info
 
 
+@lru_cache(maxsize=4096)
+def _iso_date(value: str) -> datetime:
+    """A manifest date, to whole seconds as HTTP dates have them."""
+    return datetime.fromisoformat(value).astimezone(UTC).replace(microsecond=0)
+
+
+# --- serving files -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Ready:
+    """The answer for one published file, built once: validators, headers and bytes."""
+
+    etag: str
+    modified: datetime
+    not_modified: list[tuple[str, str]]  # the headers of a 304
+    headers: list[tuple[str, str]]  # the headers of a 200
+    body: bytes
+
+    def answer(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        if _fresh(environ, self.etag, self.modified):
+            return "304 Not Modified", self.not_modified, b""
+        return "200 OK", self.headers, b"" if environ["REQUEST_METHOD"] == "HEAD" else self.body
+
+
+class ReadyCache:
+    """Answers for manifest-listed files, kept while the manifest they were built under is
+    current (the publisher rewrites the manifest whenever a listed file changes); least
+    recently used ones go first past ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._generation = 0
+        self._ready: OrderedDict[tuple[str, bool], Ready] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, generation: int, key: tuple[str, bool]) -> Ready | None:
+        with self._lock:
+            if generation != self._generation:
+                return None
+            ready = self._ready.get(key)
+            if ready is not None:
+                self._ready.move_to_end(key)
+            return ready
+
+    def put(self, generation: int, key: tuple[str, bool], ready: Ready) -> None:
+        size = len(ready.body)
+        with self._lock:
+            if generation > self._generation:  # a new manifest: everything else is stale
+                self._generation, self._ready, self._bytes = generation, OrderedDict(), 0
+            if generation != self._generation or size > self.max_bytes // 8:
+                return  # built under an older manifest by a slow thread, or too big
+            old = self._ready.pop(key, None)
+            self._bytes += size - (len(old.body) if old else 0)
+            self._ready[key] = ready
+            while self._bytes > self.max_bytes:
+                self._bytes -= len(self._ready.popitem(last=False)[1].body)
+
+
+class PublishedFiles:
+    """WSGI layer that answers GET and HEAD of published files; everything else (the
+    operations routes, every refusal) goes on to the Flask app.
+
+    It works on the WSGI environ directly, from answers built once per manifest: Flask's
+    request machinery and a file's syscalls would cost more than the rest of serving a
+    feed, and feeds are what readers poll all day."""
+
+    def __init__(self, flask_app: WSGIApp, folder: Folder, meter: Metrics,
+                 max_age: int) -> None:
+        self.flask_app, self.folder, self.meter = flask_app, folder, meter
+        self.cache_control = ("Cache-Control", f"public, max-age={max_age}")
+        self.cache = ReadyCache()
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: StartResponse) -> Iterable[bytes]:
+        target = (resolve(_decoded_path(environ))
+                  if environ.get("REQUEST_METHOD") in ALLOWED_METHODS else None)
+        answer = None if target is None else self._answer(target, environ)
+        if target is None or answer is None:
+            return self.flask_app(environ, start_response)
+        status, headers, body = answer
+        self.meter.count(target.route, int(status[:3]))
+        start_response(status, [*headers, *EVERY_RESPONSE])
+        return [body]
+
+    def _answer(self, target: Target, environ: dict[str, Any]
+                ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """Status, headers and body for a published file; None if it is not published."""
+        if target.route == "article":
+            ready = self._ready(self.folder.open_article(target.path))
+            return None if ready is None else ready.answer(environ)
+        generation, files = self.folder.files()
+        if target.route == "tag_redirect":
+            return self._redirect(target) if target.path in files else None
+        key = (target.path, _takes_gzip(environ.get("HTTP_ACCEPT_ENCODING")))
+        ready = self.cache.get(generation, key)
+        if ready is None:
+            ready = self._ready(self.folder.open_listed(files, *key))
+            if ready is None:
+                return None
+            self.cache.put(generation, key, ready)
+        return ready.answer(environ)
+
+    def _redirect(self, target: Target) -> tuple[str, list[tuple[str, str]], bytes]:
+        slug = target.path.split("/")[1]
+        return "301 Moved Permanently", [
+            ("Location", f"/tags/{quote(slug, safe='')}/"), self.cache_control,
+            ("Content-Type", "text/plain" + _TEXT), ("Content-Length", "0")], b""
+
+    def _ready(self, opened: Opened | None) -> Ready | None:
+        """The answer for an opened file (which this closes)."""
+        if opened is None:
+            return None
+        try:
+            body = opened.read()
+        finally:
+            opened.close()
+        validators = [("ETag", opened.etag), ("Last-Modified", http_date(opened.modified)),
+                      self.cache_control]
+        if layout.compressed(opened.name):  # a .gz sibling exists: caches must key on it
+            validators.append(("Vary", "Accept-Encoding"))
+        content_type = CONTENT_TYPES[os.path.splitext(opened.name)[1]]
+        headers = [*validators, ("Content-Type", content_type),
+                   ("Content-Length", str(len(body)))]
+        if opened.gzipped:
+            headers.append(("Content-Encoding", "gzip"))
+        if content_type.startswith("text/html"):
+            headers.extend(HTML_RESPONSE)
+        return Ready(opened.etag, opened.modified, validators, headers, body)
+
+
+def _decoded_path(environ: dict[str, Any]) -> str:
+    """PATH_INFO as text: WSGI carries it as latin-1 of the URL's UTF-8 bytes."""
+    try:
+        return environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return ""  # not a published address; Flask answers 404
+
+
+@lru_cache(maxsize=512)
+def _takes_gzip(accept_encoding: str | None) -> bool:
+    """Accept-Encoding allows gzip; an explicit q=0 refuses it, also against ``*``."""
+    return bool(accept_encoding) and parse_accept_header(accept_encoding)["gzip"] > 0
+
+
+def _fresh(environ: dict[str, Any], etag: str, modified: datetime) -> bool:
+    """The client's copy is current: If-None-Match decides when sent (weak comparison,
+    RFC 9110), else If-Modified-Since."""
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        return _etag_matches(if_none_match, etag)
+    since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+    return since is not None and modified <= since
+
+
+@lru_cache(maxsize=1024)
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+# --- the app -----------------------------------------------------------------
+
 def create_app(settings: Settings) -> Flask:
     """A Flask app serving ``settings.feeds``; it starts nothing and reads no file until
     a request comes."""
     app = Flask(__name__, static_folder=None)
-    app.url_map.merge_slashes = False  # "//all.atom" is not a published address
-    web = _Web(settings, Folder(settings.feeds), site_of(settings))
-    app.extensions["seedfeeds"] = web
-    for rule, endpoint in ROUTES:
-        app.add_url_rule(rule, endpoint, getattr(web, endpoint), methods=["GET"],
+    app.url_map.merge_slashes = False  # "//healthz" is not an address of ours
+    folder = Folder(settings.feeds)
+    web = _Operations(folder, site_of(settings), Metrics(folder.status.get))
+    for rule, view in (("/healthz", web.healthz), ("/status", web.status),
+                       ("/metrics", web.metrics)):
+        app.add_url_rule(rule, view.__name__, view, methods=["GET"],
                          provide_automatic_options=False)
+    app.before_request(_only_read_methods)
     app.register_error_handler(HTTPException, web.refuse)
     app.after_request(web.finish)
+    app.wsgi_app = PublishedFiles(app.wsgi_app, folder, web.meter,  # type: ignore[method-assign]
+                                  settings.max_age)
     return app
 
 
-# (URL rule, method of _Web): the whole public surface of the site.
-ROUTES = (
-    ("/", "index"),
-    ("/all.<fmt>", "all_feed"),
-    ("/tags/<name>", "tag_feed"),
-    ("/tags/<slug>/", "tag_page"),
-    ("/articles/<article_id>", "article"),
-    ("/subscriptions.opml", "opml"),
-    ("/static/style.css", "stylesheet"),
-    ("/healthz", "healthz"),
-    ("/status", "status"),
-    ("/metrics", "metrics"),
-)
+def _only_read_methods() -> None:
+    """A published site is read-only: PUT, DELETE, TRACE, OPTIONS... get 405."""
+    if request.method not in ALLOWED_METHODS:
+        raise MethodNotAllowed(valid_methods=list(ALLOWED_METHODS))
 
 
-class _Web:
-    """The views of one app; holds only the settings and caches of what it read."""
+class _Operations:
+    """The Flask views: health, status, metrics, and the pages of refusal."""
 
-    def __init__(self, settings: Settings, folder: Folder, site: Site) -> None:
-        self.settings, self.folder, self.site = settings, folder, site
-        self.prometheus = Metrics(folder.status.get)
-        self.cache_control = f"public, max-age={settings.max_age}"
-
-    # --- published files -----------------------------------------------------
-
-    def index(self) -> Response:
-        return self._file(layout.INDEX)
-
-    def all_feed(self, fmt: str) -> Response:
-        return self._file(layout.feed_file(None, fmt) if fmt in layout.FORMATS else None)
-
-    def tag_feed(self, name: str) -> Response:
-        """``<slug>.<format>`` is a feed; a bare ``<slug>`` redirects to its page."""
-        slug, dot, fmt = name.rpartition(".")
-        if dot and fmt in layout.FORMATS:
-            return self._file(layout.feed_file(slug, fmt))
-        if self.folder.listed(layout.tag_page_file(name)):
-            return self._redirect(f"/tags/{quote(name, safe='')}/")
-        return self.not_found()
-
-    def tag_page(self, slug: str) -> Response:
-        return self._file(layout.tag_page_file(slug))
-
-    def opml(self) -> Response:
-        return self._file(layout.OPML)
-
-    def stylesheet(self) -> Response:
-        return self._file(layout.STYLESHEET)
-
-    def article(self, article_id: str) -> Response:
-        opened = self.folder.article(article_id)
-        return self.not_found() if opened is None else self._send(opened)
-
-    def _file(self, path: str | None) -> Response:
-        opened = None if path is None else self.folder.published(path, _takes_gzip())
-        return self.not_found() if opened is None else self._send(opened)
-
-    def _send(self, opened: Opened) -> Response:
-        """200 with the bytes, or 304 if the client's copy is current; closes the file."""
-        try:
-            fresh = not is_resource_modified(request.environ, etag=opened.etag,
-                                             last_modified=opened.last_modified)
-            body = b"" if fresh or request.method == "HEAD" else opened.read()
-        finally:
-            opened.close()
-        response = Response(body, status=304 if fresh else 200)
-        headers = response.headers
-        headers["ETag"] = opened.etag
-        headers["Last-Modified"] = http_date(opened.last_modified)
-        headers["Cache-Control"] = self.cache_control
-        if layout.compressed(opened.name):  # a .gz sibling exists: caches must key on it
-            headers["Vary"] = "Accept-Encoding"
-        if not fresh:
-            headers["Content-Type"] = CONTENT_TYPES[os.path.splitext(opened.name)[1]]
-            headers["Content-Length"] = str(opened.size if request.method == "HEAD"
-                                            else len(body))
-            if opened.encoding:
-                headers["Content-Encoding"] = opened.encoding
-        else:
-            del headers["Content-Type"]
-        return response
-
-    def _redirect(self, location: str) -> Response:
-        response = Response(b"", status=301, headers={"Location": location})
-        response.headers["Cache-Control"] = self.cache_control
-        return response
-
-    # --- operations ----------------------------------------------------------
+    def __init__(self, folder: Folder, site: Site, meter: Metrics) -> None:
+        self.folder, self.site, self.meter = folder, site, meter
 
     def healthz(self) -> Response:
         """Liveness: the process answers and can read the feeds folder."""
@@ -353,25 +504,27 @@ class _Web:
             return _text("format must be json or html\n", 400)
         raw = self.folder.status.get()
         if not isinstance(raw, dict):
-            message = ("no publish pass has finished yet: feeds/status.json is missing or "
-                       "unreadable; run `seedfeeds publish` (or `serve`) on this folder")
-            response = (_json({"error": message}, 503) if wanted == "json"
-                        else _text(message + "\n", 503))
-            response.headers["Retry-After"] = "30"
+            response = self._no_status(wanted)
+        elif wanted == "json":
+            response = _json(status_summary(raw), 200)
         else:
-            summary = status_summary(raw)
-            response = (_json(summary, 200) if wanted == "json" else Response(
-                pages.render_status_page(self.site, summary),
-                content_type=CONTENT_TYPES[".html"]))
+            response = Response(pages.render_status_page(self.site, status_summary(raw)),
+                                content_type=CONTENT_TYPES[".html"])
         response.headers["Vary"] = "Accept"
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    def metrics(self) -> Response:
-        body, content_type = self.prometheus.exposition()
-        return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
+    def _no_status(self, wanted: str) -> Response:
+        message = ("no publish pass has finished yet: feeds/status.json is missing or "
+                   "unreadable; run `seedfeeds publish` (or `seedfeeds serve`) on this folder")
+        response = _json({"error": message}, 503) if wanted == "json" else _text(
+            message + "\n", 503)
+        response.headers["Retry-After"] = "30"
+        return response
 
-    # --- refusals and every response -----------------------------------------
+    def metrics(self) -> Response:
+        body, content_type = self.meter.exposition()
+        return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})
 
     def not_found(self) -> Response:
         """The helpful 404 page, naming the (escaped, shortened) path that was asked for."""
@@ -394,12 +547,12 @@ class _Web:
 
     def finish(self, response: Response) -> Response:
         """Security headers on every response; count it by route and status."""
-        response.headers.update(EVERY_RESPONSE_HEADERS)
+        response.headers.update(EVERY_RESPONSE)
         if response.mimetype == "text/html":
-            response.headers.update(HTML_HEADERS)
+            response.headers.update(HTML_RESPONSE)
         rule = request.url_rule
-        self.prometheus.count(rule.endpoint if rule is not None else "unmatched",
-                            response.status_code)
+        self.meter.count(rule.endpoint if rule is not None else "unmatched",
+                         response.status_code)
         return response
 
 
@@ -426,11 +579,6 @@ def _problems(rows: object) -> list[dict[str, Any]]:
             for row in rows if isinstance(row, dict)]
 
 
-def _takes_gzip() -> bool:
-    """Accept-Encoding allows gzip (an explicit q=0 refuses it, also against ``*``)."""
-    return request.accept_encodings["gzip"] > 0
-
-
 def _status_format() -> str | None:
     """json or html: ?format= wins, else Accept; JSON unless the client prefers HTML."""
     asked = request.args.get("format")
@@ -449,4 +597,3 @@ def _text(body: str, status: int) -> Response:
 def _json(data: object, status: int) -> Response:
     body = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     return Response(body, status=status, content_type="application/json" + _TEXT)
-

@@ -38,3 +38,24 @@ def write(seeds: Path) -> Callable[[str, str | bytes], Path]:
             path.write_bytes(content)
         return path
     return write_file
+
+
+# --- the web side: one site built by `seedfeeds build`, served by one `seedfeeds web` ---
+
+from collections.abc import Iterator  # noqa: E402  (appended below the lead's fixtures)
+
+import webserver  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> webserver.Built:
+    """webserver.SEEDS built into a temporary feeds/ with links to the session's port."""
+    return webserver.build_site(tmp_path_factory.mktemp("web"))
+
+
+@pytest.fixture(scope="session")
+def web(built_site: webserver.Built) -> Iterator[webserver.Server]:
+    """`seedfeeds web` serving built_site for the whole session, with --max-age 123."""
+    with webserver.running(built_site.feeds, built_site.port, "--base-url",
+                           built_site.base_url, "--max-age", "123") as server:
+        yield server

@@ -229,6 +229,51 @@ def test_a_file_that_breaks_keeps_its_last_good_articles(write, settings, publis
     assert error["path"] == "ferry.txt" and error["line"] and "binary" in error["message"]
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+def test_a_file_that_breaks_keeps_its_last_good_articles_after_a_restart(write, settings,
+                                                                         publish):
+    write("ferry.txt", FERRY)
+    publish()
+    published = entry_ids(settings.feeds / "all.atom")
+    write("ferry.txt", PNG)
+    publish({"ferry.txt"})
+    report = publish(restart=True)
+    assert (report.errors, report.articles) == (1, 1)
+    assert entry_ids(settings.feeds / "all.atom") == published
+    assert len(list((settings.feeds / "articles").glob("*.html"))) == 1
+
+
+def test_a_broken_file_keeps_its_newest_good_articles_after_a_restart(write, settings,
+                                                                      publish):
+    write("ferry.txt", FERRY)
+    publish()
+    write("ferry.txt", PNG)
+    publish({"ferry.txt"})
+    write("ferry.txt", LIBRARY)
+    publish({"ferry.txt"})
+    write("ferry.txt", PNG + b"again")
+    publish({"ferry.txt"})
+    publish(restart=True)
+    titles = [e.title for e in assert_valid_feed(settings.feeds / "all.atom").entries]
+    assert titles == ["Libraries reopen on Monday."]
+
+
+def test_a_broken_file_deleted_while_stopped_publishes_nothing_after_a_restart(
+        write, seeds, settings, publish):
+    write("ferry.txt", FERRY)
+    publish()
+    write("ferry.txt", PNG)
+    publish({"ferry.txt"})
+    (seeds / "ferry.txt").unlink()
+    publish(restart=True)
+    write("ferry.txt", PNG)
+    report = publish({"ferry.txt"})
+    assert (report.errors, report.articles) == (1, 0)
+    assert entry_ids(settings.feeds / "all.atom") == []
+
+
 def test_a_bad_file_does_not_stop_the_others(write, settings, publish):
     write("bad.txt", b"\x00" * 100)
     write("library.txt", LIBRARY)

@@ -31,3 +31,30 @@ def test_written_forms_parse(written, expected):
 def test_impossible_or_unknown_times_raise_value_error(written):
     with pytest.raises(ValueError):
         parse_release_time(written, UTC)
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    # The dump's own shape has a fast path; its neighbours take the general way.
+    ("Dec 31, 2024 12:59 PM", datetime(2024, 12, 31, 12, 59, tzinfo=UTC8)),
+    ("Jan 1, 2025 12:00 AM", datetime(2025, 1, 1, 0, 0, tzinfo=UTC8)),
+    ("Sept 3, 2023 01:02 AM", datetime(2023, 9, 3, 1, 2, tzinfo=UTC8)),
+    ("apr 14, 2024 03:24 am", datetime(2024, 4, 14, 3, 24, tzinfo=UTC8)),
+    ("Apr 14, 2024 03:24:59 PM", datetime(2024, 4, 14, 15, 24, 59, tzinfo=UTC8)),
+    ("Apr 14 2024 03:24 PM", datetime(2024, 4, 14, 15, 24, tzinfo=UTC8)),
+    ("Apr 14, 2024  03:24 PM", datetime(2024, 4, 14, 15, 24, tzinfo=UTC8)),
+    ("Apr ١٤, 2024 03:24 AM", datetime(2024, 4, 14, 3, 24, tzinfo=UTC8)),  # other digits
+])
+def test_the_dump_shape_and_its_neighbours_parse_alike(written, expected):
+    parsed = parse_release_time(written, UTC8)
+    assert parsed == expected and parsed.tzinfo is UTC8
+
+
+@pytest.mark.parametrize(("written", "message"), [
+    ("Foo 14, 2024 03:24 AM", "unknown month"),
+    ("Apr 14, 2024 13:24 PM", "does not fit AM/PM"),
+    ("Apr 14, 2024 00:24 AM", "does not fit AM/PM"),
+    ("Feb 30, 2024 01:00 AM", "impossible"),
+])
+def test_the_dump_shape_leaves_its_errors_to_the_general_way(written, message):
+    with pytest.raises(ValueError, match=message):
+        parse_release_time(written, UTC)

@@ -110,4 +110,22 @@ def test_the_utf8_fast_path_gives_what_the_general_path_gives(text, monkeypatch)
     data = text.encode("utf-8")
     fast = decoding.decode(data)
     monkeypatch.setattr(decoding, "_plain_utf8", lambda _data: None)  # the general path
-    assert fast == decoding.decode(data)
+    general = decoding.decode(data)
+    assert (fast.text, fast.encoding, fast.notes) == (general.text, general.encoding,
+                                                      general.notes)
+    # "printable" is a promise the reader relies on: it must never be wrong.
+    assert not fast.printable or all(line.isprintable() for line in fast.text.split("\n"))
+
+
+@pytest.mark.parametrize(("text", "printable"), [
+    ("Plain! A | B\n\nBody — “quoted” 中文, café.\n", True),
+    ("Plain! A | B\r\n\r\nCRLF.\r\n", True),
+    ("Plain! A | B\n\nA\ttab.\n", False),
+    ("Plain! A | B\n\nA no-break\xa0space.\n", False),
+    ("Plain! A | B\n\nAn ideographic\u3000space.\n", False),
+    ("Plain! A | B\n\nA line\u2028separator.\n", False),
+])
+def test_decode_says_printable_only_when_every_line_is(text, printable):
+    decoded = decoding.decode(text.encode("utf-8"))
+    assert decoded.printable is printable
+    assert all(line.isprintable() for line in decoded.text.split("\n")) is printable

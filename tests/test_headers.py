@@ -72,3 +72,21 @@ def test_spaces_and_control_characters_never_reach_headline_or_tags():
     headline, tags = split_header("  The\tferry\u200b  is back!\x01 Harbour |  Sea\u202e  ")
     assert headline == "The ferry is back!"
     assert tags == ("Harbour", "Sea")
+
+
+@pytest.mark.parametrize(("header", "headline", "tags"), [
+    # Plain headers (printable, single spaces) take a shorter way; these do not.
+    ("The ferry\tis back! Sea | Port", "The ferry is back!", ("Sea", "Port")),
+    ("Ferry  news arrives Sea | Port", "Ferry news arrives", ("Sea", "Port")),
+    ("Ferry\u200b news Sea | Port", "Ferry news", ("Sea", "Port")),
+    ("Intro\u3000| Ferry news。港口 | 城市", "Intro | Ferry news。", ("港口", "城市")),
+    # Plain ones, off the most common shape: tags in the first segment's right, a
+    # leading space, an empty or repeated tag, nothing after the sentence end.
+    ("Intro | Ferry news arrives Sea | Port", "Intro", ("Ferry news arrives Sea", "Port")),
+    (" Ferry | Sea", "Ferry", ("Sea",)),
+    ("Ferry | sea | SEA | Ｓｅａ", "Ferry", ("sea",)),
+    ("Ferry news | | Sea", "Ferry", ("news", "Sea")),
+    ("Ferry news! | Sea", "Ferry news!", ("Sea",)),
+])
+def test_headers_off_the_common_shape_split_by_the_same_rules(header, headline, tags):
+    assert split_header(header) == (headline, tags)

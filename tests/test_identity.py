@@ -3,7 +3,15 @@
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
-from service.identity import ARTICLE_NAMESPACE, article_id, article_key, slugify, tag_key, uuid5
+from service.identity import (
+    ARTICLE_NAMESPACE,
+    article_id,
+    article_ids,
+    article_key,
+    slugify,
+    tag_key,
+    uuid5,
+)
 from service.seedfile import parse_seed
 
 WHEN = datetime(2024, 4, 14, 3, 24, tzinfo=UTC)
@@ -48,3 +56,20 @@ def test_slugs_keep_unicode_letters_and_dash_the_rest():
     assert slugify("C++ & Rust!") == "c-rust"
     assert slugify("under_score") == "under-score"
     assert slugify("!!!") == "tag"
+
+
+def test_ascii_headlines_take_a_shortcut_to_the_same_key():
+    for headline in ["Ferry news", "Ferry\tnews", " Ferry news ", "Ferry  news", "FERRY news",
+                     "Ferry\x0bnews", "Ferry\x1fnews"]:
+        assert article_key(headline, None) == "ferry news\n"
+
+
+def test_ids_in_bulk_are_the_ids_one_by_one():
+    headlines = ["Ferry news", "渡轮恢复运营", "Ｆｅｒｒｙ", ""]
+    published = [WHEN, None, WHEN.astimezone(timezone(timedelta(hours=-5))), None]
+    assert article_ids(headlines, published) == list(map(article_id, headlines, published))
+
+
+def test_uuid5_with_another_namespace_matches_the_standard_library():
+    namespace = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert uuid5("Ferry", namespace) == str(uuid.uuid5(namespace, "Ferry"))

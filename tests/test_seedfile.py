@@ -1,9 +1,11 @@
 """A news dump becomes articles (DESIGN section 1): where articles start, what is body."""
 
+import dataclasses
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from service.seedfile import parse_seed
+from service.article import Article
+from service.seedfile import _isprintable, parse_seed
 
 FERRY = "The ferry is back! Transport | Harbour"
 LIBRARY = "Libraries reopen on Monday. Culture | City"
@@ -138,3 +140,70 @@ def test_a_header_without_body_is_published_with_a_warning():
 def test_every_article_names_its_file():
     seed = parse_seed(f"{FERRY}\n{FERRY}\n\nBody.\n".encode(), "sub/news.txt")
     assert {a.source for a in seed.articles} == {"sub/news.txt"}
+
+
+# --- the walk's fast path and the articles made in bulk (edge cases of the speed-ups) ---
+
+def test_warnings_keep_the_order_of_the_file_when_articles_are_made_in_bulk():
+    long_headline = "Long " * 120 + "news! Tag | Other"
+    text = (f"{FERRY}\n\nRelease time:soon\n\nBody one.\n\n"  # unreadable time
+            f"| A | B\n| A | B\n\nBody two.\n\n"  # no headline: skipped
+            f"{long_headline}\n{long_headline}\n\nBody three.\n\n"  # shortened
+            f"{LIBRARY}\n{LIBRARY}\n\n"  # no body
+            f"{FERRY} | Again\n\nRelease time:Feb 30, 2024 01:00 AM\n\nBody five.\n")
+    seed = parse(text)
+    assert [(w.line, w.message.split(" ")[0]) for w in seed.warnings] == [
+        (3, "unrecognised"), (7, "header"), (12, "headline"), (17, "article"),
+        (22, "impossible")]
+    assert [a.line for a in seed.articles] == [1, 12, 17, 20]
+    assert seed.articles[1].title.endswith("…") and len(seed.articles[1].title) <= 500
+
+
+def test_a_body_line_before_a_release_time_starts_the_next_article_in_the_fast_path():
+    text = (f"{FERRY}\n{FERRY}\n\nBody one.\n\nRice harvest starts early\n\n"
+            "Release time:Apr 14, 2024 03:24 AM\n\nBody two.\n")
+    articles = parse(text).articles
+    assert [(a.title, a.paragraphs) for a in articles] == [
+        ("The ferry is back!", ("Body one.",)),
+        ("Rice harvest starts early", ("Body two.",))]
+    assert articles[1].published == datetime(2024, 4, 14, 3, 24, tzinfo=UTC)
+
+
+def test_blank_lines_between_a_body_line_and_a_release_time_do_not_hide_it():
+    text = (f"{FERRY}\n{FERRY}\n\nBody one.\n\nNext story here\n\n \n\t\n"
+            "Release time:Apr 14, 2024 03:24 AM\n\nBody two.\n")
+    assert titles(text) == ["The ferry is back!", "Next story here"]
+
+
+def test_a_line_starting_like_a_release_time_is_body_text():
+    text = f"{FERRY}\n{FERRY}\n\nBody one.\n\nRelease timetable for May.\n\nRelease me.\n"
+    articles = parse(text).articles
+    assert [a.paragraphs for a in articles] == [
+        ("Body one.", "Release timetable for May.", "Release me.")]
+
+
+def test_single_and_multi_line_paragraphs_mix_with_furniture():
+    text = (f"{FERRY}\n{FERRY}\n\nOne.\n\n{FERRY}\n\nTwo a\nTwo b\n\n\n\nThree.\n\n"
+            f"  {FERRY}  \n\nFour.\n")
+    assert parse(text).articles[0].paragraphs == ("One.", "Two a Two b", "Three.", "Four.")
+
+
+def test_summary_of_text_with_odd_spaces_is_cleaned_the_same_way():
+    body = "word " * 60
+    for odd in ("\t", "\u3000", "\xa0", "  "):
+        text = f"{FERRY}\n{FERRY}\n\n{body}{odd}{body}\n"
+        summary = parse(text).articles[0].summary
+        assert "  " not in summary and summary.isprintable() and summary.endswith("…")
+        assert len(summary) <= 280
+
+
+def test_articles_are_made_by_position_in_the_order_of_their_fields():
+    # The reader passes Article's fields by position (faster): this is that order.
+    assert [field.name for field in dataclasses.fields(Article)] == [
+        "id", "title", "tags", "published", "paragraphs", "summary", "source", "line",
+        "markup", "link", "author"]
+
+
+def test_the_fast_printable_check_agrees_with_str_isprintable():
+    samples = [chr(c) for c in range(256)] + ["", "plain text", "tab\there", "é", "\u3000"]
+    assert [_isprintable(text) for text in samples] == [text.isprintable() for text in samples]
