@@ -17,7 +17,7 @@ from types import FrameType
 from .config import Settings
 from .publisher import PassReport, Publisher
 from .scheduler import PublishScheduler
-from .watcher import Watcher
+from .watcher import RESCAN, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ class LivePublishing:
         self.scheduler.start()
         if self.watcher is not None:
             self.watcher.start()
+            # The initial build read the folder before the watcher was watching: a file
+            # written meanwhile (during a restart's build) sent no event to anyone. One
+            # rescan now publishes it, instead of the periodic reconcile minutes later.
+            self.scheduler.notify(None, RESCAN)
         else:
             log.info("watching is off: the reconcile every %g s publishes changes",
                      self.settings.reconcile)

@@ -1,0 +1,35 @@
+"""Live publishing around restarts: the real watcher, scheduler and publisher on real
+files, in this process (what `seedfeeds serve` and `seedfeeds publish` run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from liveserver import wait_for
+from sitecheck import assert_valid_feed
+
+from service.config import load_settings
+from service.runtime import LivePublishing, initial_build
+
+FERRY = ("The ferry is back! Transport | Harbour\n"
+         "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")
+
+
+def titles(feed: Path) -> list[str]:
+    return [entry.title for entry in assert_valid_feed(feed).entries]
+
+
+def test_a_file_written_during_the_initial_build_is_published_without_waiting(
+        tmp_path: Path, seeds: Path):
+    settings = load_settings({"seeds": str(seeds), "feeds": str(tmp_path / "feeds"),
+                              "state": str(tmp_path / "state.sqlite"),
+                              "reconcile": "300"}, {})
+    publisher = initial_build(settings)  # it has read the folder; nothing watches yet
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    live = LivePublishing(settings, publisher)
+    live.start()
+    try:
+        wait_for(lambda: titles(settings.feeds / "all.atom") == ["The ferry is back!"], 3,
+                 "a file written before the watcher started waited for the reconcile")
+    finally:
+        live.stop()

@@ -1,0 +1,131 @@
+"""The scale topology on one machine: one `seedfeeds publish`, two `seedfeeds web`, and
+nginx with deploy/nginx.conf in front, all reading the same feeds folder."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from liveserver import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDFEEDS = [sys.executable, "-m", "service"]
+FERRY = ("The ferry is back! Transport | Harbour\n"
+         "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")
+PATHS = ["/", "/all.atom", "/all.rss", "/all.json", "/subscriptions.opml",
+         "/tags/harbour.atom", "/tags/harbour/", "/static/style.css"]
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("nginx") is None and not os.environ.get("CI"),
+    reason="nginx is not installed here (`apt-get install nginx`; .ci/run installs it)")
+
+
+def get(port: int, path: str, headers: dict[str, str] | None = None):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read()
+    finally:
+        connection.close()
+
+
+def answers(port: int) -> bool:
+    try:
+        return get(port, "/healthz")[0] == 200
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def process(command: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "wb") as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def nginx_conf(feeds: Path, port: int, upstreams: list[int]) -> str:
+    """deploy/nginx.conf with its production folder, upstream and port made local."""
+    text = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
+    servers = " ".join(f"server 127.0.0.1:{p};" for p in upstreams)
+    for production, local in (("root /srv/seedfeeds/feeds;", f"root {feeds};"),
+                              ("server web:8080;", servers),
+                              ("listen 80;", f"listen 127.0.0.1:{port};")):
+        assert production in text, f"deploy/nginx.conf no longer contains {production!r}"
+        text = text.replace(production, local)
+    # Running as root, the workers must be allowed into pytest's private temp folders.
+    return ("user root;\n" if os.geteuid() == 0 else "") + text
+
+
+@pytest.fixture
+def topology(tmp_path: Path):
+    seeds, feeds = tmp_path / "seeds", tmp_path / "feeds"
+    seeds.mkdir()
+    webs, front = [free_port(), free_port()], free_port()
+    (tmp_path / "nginx.conf").write_text(nginx_conf(feeds, front, webs), "utf-8")
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(process(
+            [*SEEDFEEDS, "publish", "--seeds", str(seeds), "--feeds", str(feeds),
+             "--state", str(tmp_path / "state.sqlite"), "--debounce", "0.05"],
+            tmp_path / "publish.log"))
+        wait_for(lambda: (feeds / "status.json").exists(), 20, "the publisher did not build")
+        for port in webs:
+            stack.enter_context(process(
+                [*SEEDFEEDS, "web", "--feeds", str(feeds), "--port", str(port)],
+                tmp_path / f"web-{port}.log"))
+        stack.enter_context(process(
+            ["nginx", "-p", f"{tmp_path}/", "-c", str(tmp_path / "nginx.conf"),
+             "-g", f"daemon off; pid {tmp_path}/nginx.pid;"], tmp_path / "nginx.log"))
+        for port in [*webs, front]:
+            wait_for(lambda port=port: answers(port), 20, f"nothing answers on {port}")
+        yield seeds, {"nginx": front, "web 1": webs[0], "web 2": webs[1]}
+
+
+def test_a_dropped_file_is_served_by_nginx_and_both_web_processes(topology):
+    seeds, ports = topology
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    for name, port in ports.items():
+        wait_for(lambda port=port: b"The ferry is back!" in get(port, "/tags/harbour.atom")[2],
+                 10, f"{name} does not serve the new article")
+    bodies = {name: get(port, "/tags/harbour.atom")[2] for name, port in ports.items()}
+    assert len(set(bodies.values())) == 1, "the three servers serve different bytes"
+
+
+def test_nginx_and_the_web_processes_send_the_same_content_types(topology):
+    seeds, ports = topology
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: get(ports["nginx"], "/tags/harbour/")[0] == 200, 10)
+    article = next((seeds.parent / "feeds" / "articles").glob("*.html")).stem
+    for path in [*PATHS, f"/articles/{article}"]:
+        types = {name: get(port, path)[1].get("content-type") for name, port in ports.items()}
+        assert len(set(types.values())) == 1, f"{path}: {types}"
+        statuses = {name: get(port, path)[0] for name, port in ports.items()}
+        assert set(statuses.values()) == {200}, f"{path}: {statuses}"
+
+
+def test_every_server_answers_a_conditional_get_with_304(topology):
+    seeds, ports = topology
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: b"ferry" in get(ports["nginx"], "/all.atom")[2], 10)
+    for name, port in ports.items():
+        for path in ("/all.atom", "/tags/harbour.rss", "/"):
+            status, headers, _ = get(port, path)
+            assert status == 200 and headers.get("etag"), (name, path)
+            again = get(port, path, {"If-None-Match": headers["etag"]})
+            assert (again[0], again[2]) == (304, b""), (name, path)
