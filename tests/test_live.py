@@ -47,11 +47,11 @@ def test_a_new_file_appears_in_its_tag_feeds_and_the_all_feed_within_2_s(server)
 def test_an_edit_moves_updated_only(server):
     path = server.seeds / "ferry.txt"
     path.write_text(FERRY, encoding="utf-8")
-    wait_for(lambda: server.feed("/all.atom").entries, 3)
+    wait_for(lambda: server.feed("/all.atom").entries, 10)
     before = server.feed("/all.atom").entries[0]
     time.sleep(1.1)  # times have whole seconds
     path.write_text(FERRY.replace("crossed today", "crossed the river today"), "utf-8")
-    wait_for(lambda: server.feed("/all.atom").entries[0].updated != before.updated, 3,
+    wait_for(lambda: server.feed("/all.atom").entries[0].updated != before.updated, 10,
              "the edit was not published")
     after = server.feed("/all.atom").entries[0]
     assert (after.id, after.published, after.title) == (before.id, before.published,
@@ -61,23 +61,23 @@ def test_an_edit_moves_updated_only(server):
 
 def test_renaming_and_moving_into_a_subfolder_change_no_id_and_duplicate_nothing(server):
     (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
-    wait_for(lambda: server.feed("/all.atom").entries, 3)
+    wait_for(lambda: server.feed("/all.atom").entries, 10)
     ids = [e.id for e in server.feed("/all.atom").entries]
     (server.seeds / "ferry.txt").rename(server.seeds / "renamed.txt")
     (server.seeds / "archive").mkdir()
     time.sleep(0.5)
     (server.seeds / "renamed.txt").rename(server.seeds / "archive" / "moved.txt")
     time.sleep(1.0)
-    wait_for(lambda: [e.id for e in server.feed("/all.atom").entries] == ids, 3)
+    wait_for(lambda: [e.id for e in server.feed("/all.atom").entries] == ids, 10)
     assert [e.id for e in server.feed("/tags/harbour.atom").entries] == ids
 
 
 def test_a_deletion_unpublishes(server):
     (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     (server.seeds / "library.txt").write_text(LIBRARY, encoding="utf-8")
-    wait_for(lambda: len(server.titles()) == 2, 3)
+    wait_for(lambda: len(server.titles()) == 2, 10)
     (server.seeds / "ferry.txt").unlink()
-    wait_for(lambda: server.titles() == ["Libraries reopen on Monday."], 3,
+    wait_for(lambda: server.titles() == ["Libraries reopen on Monday."], 10,
              "the deletion was not published")
     assert server.feed("/tags/harbour.atom").entries == []
 
@@ -85,13 +85,13 @@ def test_a_deletion_unpublishes(server):
 def test_an_editor_style_save_makes_exactly_one_pass(server):
     path = server.seeds / "ferry.txt"
     path.write_text(FERRY, encoding="utf-8")
-    wait_for(lambda: server.titles(), 3)
+    wait_for(lambda: server.titles(), 10)
     time.sleep(0.5)
     passes = pass_count(server)
     temp = server.seeds / ".ferry.txt.swp"
     temp.write_text(FERRY.replace("today", "this morning"), encoding="utf-8")
     os.replace(temp, path)
-    wait_for(lambda: "this morning" in server.feed("/all.atom").entries[0].content[0].value, 3)
+    wait_for(lambda: "this morning" in server.feed("/all.atom").entries[0].content[0].value, 10)
     time.sleep(0.6)
     assert pass_count(server) == passes + 1
 
@@ -175,7 +175,7 @@ def test_kill_9_during_a_pass_loses_nothing_and_changes_no_id(tmp_path):
     with LiveServer(tmp_path) as server:
         (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
         (server.seeds / "library.txt").write_text(LIBRARY, encoding="utf-8")
-        wait_for(lambda: len(server.titles()) == 2, 3)
+        wait_for(lambda: len(server.titles()) == 2, 10)
         before = dates(server)
         (server.seeds / "big.txt").write_text(
             "".join(article(n, body="Some words. " * 80) for n in range(4000)), "utf-8")
@@ -192,6 +192,6 @@ def test_kill_9_during_a_pass_loses_nothing_and_changes_no_id(tmp_path):
 
 def test_sigterm_finishes_cleanly(server):
     (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
-    wait_for(lambda: server.titles(), 3)
+    wait_for(lambda: server.titles(), 10)
     assert server.stop(signal.SIGTERM) == 0
     assert "publisher stopped" in server.logs()
