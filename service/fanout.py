@@ -10,6 +10,7 @@ so the publisher asks for workers only then; otherwise jobs run in-process.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -44,6 +45,9 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
         return
     global _context
     _context = (do, writer)
+    # Freeze the heap before forking: otherwise the workers' garbage collector walks the
+    # inherited catalog, touching every object and copying every page it shares.
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -57,6 +61,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     progress(done, total)
     finally:
         _context = None
+        gc.unfreeze()
 
 
 def _work(batch: list[Job]) -> Changes:
