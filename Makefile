@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONUTF8 := 1
 
-.PHONY: help install run test lint bench clean
+.PHONY: help install run test lint bench soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,6 +31,9 @@ lint: $(STAMP)  ## ruff
 bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, web
 	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/build.py
+
+soak: $(STAMP)  ## 10-minute soak test: load, churn, crashes (not part of make test)
+	$(BIN)/python bench/soak.py
 
 clean:  ## remove the venv, output and state
 	rm -rf $(VENV) feeds .seedfeeds bench/out

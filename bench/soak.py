@@ -252,8 +252,9 @@ class SeedState:
 
 class Truth:
     """Every version of every file this script wrote, and each article's comings and
-    goings. A new version is registered before its bytes hit the disk (so no client
-    can see an id the truth does not know) and takes effect after."""
+    goings. A change is registered before its bytes hit the disk and takes effect
+    after, all under ``lock``: a check waits for it, so no answer is ever judged
+    against a truth that is half a change behind the disk."""
 
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
@@ -263,21 +264,24 @@ class Truth:
         self.held: set[str] = set()
         self.lock = threading.RLock()
 
-    def version(self, path: str, data: bytes) -> Version:
-        """Parse ``data`` as the server will, and learn its articles."""
+    def version(self, path: str, data: bytes, whole: bool = True) -> Version:
+        """Parse ``data`` as the server will, and learn its articles; ``whole``: the
+        bytes are a complete file, not the part written so far."""
         parsed = self.reader.articles(data, path)
         now = time.time()
         with self.lock:
             for article in parsed or ():
-                if article.id not in self.articles:
-                    self.articles[article.id] = Known(article.id, article.title, article.tags,
-                                                      article.release, now)
+                known = self.articles.get(article.id)
+                if known is None:
+                    known = self.articles[article.id] = Known(
+                        article.id, article.title, article.tags, article.release, now)
                     for key in article.tags:
                         self.by_tag.setdefault(key, set()).add(article.id)
+                known.whole |= whole
         return Version(path, data, parsed)
 
-    def written(self, version: Version, whole: bool = True) -> None:
-        """``version`` is on disk; ``whole``: it is complete, not a file half written."""
+    def written(self, version: Version) -> None:
+        """``version`` is on disk."""
         now = time.time()
         with self.lock:
             old = self.files.get(version.path)
@@ -289,9 +293,6 @@ class Truth:
             ids = tuple(dict.fromkeys(a.id for a in version.articles))
             self.files[version.path] = SeedState(version.data, ids, True, now)
             self._move(version.path, before, ids, now)
-            if whole:
-                for article_id in ids:
-                    self.articles[article_id].whole = True
 
     def deleted(self, path: str) -> None:
         now = time.time()
@@ -394,6 +395,9 @@ class Churn:
         self.corpus = set(truth.paths())
         self.removed: list[tuple[str, bytes]] = []  # deleted files, to bring back later
         self.errors = 0
+        # Inside a slow write; the server reads a file once it is quiet for 1 s, so
+        # this must stay below that for a half publication to be the server's fault.
+        self.longest_pause = 0.0
         self.operations: list[tuple[Callable[[], None], int]] = [
             (self.add, 20), (self.burst_add, 2), (self.body_edit, 12),
             (self.headline_edit, 8), (self.rename, 6), (self.move, 6), (self.delete, 18),
@@ -419,23 +423,23 @@ class Churn:
         editors do), or in place (truncate, then write: a moment of empty file)."""
         target = self.seeds / path
         target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.with_name(f".{target.name}.soak")
         if atomic:
-            version = self.truth.version(path, data)
-            temp = target.with_name(f".{target.name}.soak")
-            temp.write_bytes(data)
-            os.replace(temp, target)
-            self.truth.written(version)
-            return
-        if path in self.truth.files:
-            empty = self.truth.version(path, b"")
-            with open(target, "wb") as stream:
-                self.truth.written(empty)
+            temp.write_bytes(data)  # a dotfile: the server ignores it
+        with self.truth.lock:
+            if atomic:
                 version = self.truth.version(path, data)
-                stream.write(data)
-        else:
-            version = self.truth.version(path, data)
-            target.write_bytes(data)
-        self.truth.written(version)
+                os.replace(temp, target)
+            elif path in self.truth.files:
+                empty = self.truth.version(path, b"")
+                with open(target, "wb") as stream:
+                    self.truth.written(empty)
+                    version = self.truth.version(path, data)
+                    stream.write(data)
+            else:
+                version = self.truth.version(path, data)
+                target.write_bytes(data)
+            self.truth.written(version)
 
     def _new_path(self, stem: str = "soak") -> str:
         self.serial += 1
@@ -494,9 +498,10 @@ class Churn:
         self.counts.add("deleted")
 
     def _delete(self, path: str) -> None:
-        self.removed.append((path, self.truth.data(path)))
-        (self.seeds / path).unlink()
-        self.truth.deleted(path)
+        with self.truth.lock:
+            self.removed.append((path, self.truth.data(path)))
+            (self.seeds / path).unlink()
+            self.truth.deleted(path)
 
     def readd(self) -> None:
         """A deleted file comes back: same articles, so the same ids and dates."""
@@ -573,10 +578,11 @@ class Churn:
     def _rename(self, src: str, dst: str) -> None:
         if dst in self.truth.files or src == dst:
             return
-        version = self.truth.version(dst, self.truth.data(src))
-        os.rename(self.seeds / src, self.seeds / dst)
-        self.truth.written(version)
-        self.truth.deleted(src)
+        with self.truth.lock:
+            version = self.truth.version(dst, self.truth.data(src))
+            os.rename(self.seeds / src, self.seeds / dst)
+            self.truth.written(version)
+            self.truth.deleted(src)
         if src in self.corpus:
             self.corpus.discard(src)
             self.corpus.add(dst)
@@ -607,22 +613,19 @@ class Churn:
         cuts = [*sorted(self.rng.sample(range(1, len(data)), 14)), len(data)]
         target = self.seeds / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as stream:
-            self.truth.written(self.truth.version(path, b""), whole=False)
-            done = 0
-            last = time.monotonic()
+        with open(target, "wb") as stream:  # empty until the first chunk: no articles
+            self.truth.written(self.truth.version(path, b""))
+            done, last = 0, time.monotonic()
             for cut in cuts:
-                version = self.truth.version(path, data[:cut])
-                gap = time.monotonic() - last
-                stream.write(data[done:cut])
-                stream.flush()
-                last = time.monotonic()
-                say(f"DEBUG slow {path} chunk gap {gap:.2f}s", self.started)
-                self.truth.written(version, whole=False)
+                with self.truth.lock:
+                    version = self.truth.version(path, data[:cut], whole=cut == len(data))
+                    self.longest_pause = max(self.longest_pause, time.monotonic() - last)
+                    stream.write(data[done:cut])
+                    stream.flush()
+                    last = time.monotonic()
+                    self.truth.written(version)
                 done = cut
-                time.sleep(self.rng.uniform(0.1, 0.35))
-            version = self.truth.version(path, data)
-        self.truth.written(version)
+                time.sleep(self.rng.uniform(0.05, 0.25))
         self.counts.add("written slowly")
 
     def gb18030(self) -> None:
@@ -908,6 +911,7 @@ class Promises:
         self.truth, self.plan, self.violations = truth, plan, violations
         self.slug_tags: dict[str, str] = {}  # slug -> tag key, from the OPML
         self.latest: dict[str, Seen] = {}
+        self.pages_checked: set[str] = set()  # article ids whose page was asked for
         self._lock = threading.Lock()
 
     def tag_of(self, slug: str) -> str | None:
@@ -975,6 +979,7 @@ class Promises:
         known = self.truth.get(article_id)
         if known is None:
             return
+        self.pages_checked.add(article_id)
         if status == 200 and known.release is not None and known.release > answered + 1:
             self.violations.report("shown before its release time", article_id,
                                    f"/articles/{article_id} ({known.title!r}) is served, "
@@ -1280,11 +1285,16 @@ class Sweep:
         client = Client(self.readers.server, gzip_ok=False)
         try:
             while not self.stop.is_set():
-                for article_id in self.batch(index, of):
+                batch = self.batch(index, of)
+                if not batch:  # nothing has settled yet
+                    self.stop.wait(1.0)
+                    continue
+                for article_id in batch:
                     if self.stop.is_set():
                         break
                     self.readers.fetch(client, f"/articles/{article_id}")
-                self.rounds += index == 0
+                else:
+                    self.rounds += index == 0
         finally:
             client.close()
 
@@ -1331,12 +1341,14 @@ class Outcome:
     seconds: float
     stats: Stats
     churn: Counter[str]
+    slow_pause: float  # the longest pause inside a slow write
     crashes: int
     restarts: int
     lifetimes: list[Lifetime]
     violations: Violations
     articles: int
     sweeps: int
+    pages_checked: int
     steady_until: float  # churn and crashes stopped: the final audit began
     passes: Passes
     comebacks: list[float]  # seconds from each kill to /healthz again
@@ -1396,9 +1408,10 @@ class Soak:
         self.scan_log()
         self.save_samples()
         return Outcome(plan, seconds, self.readers.stats, self.churn.counts.kinds,
-                       self.crashes, self.restarts, self.server.lifetimes, self.violations,
-                       len(self.truth.held), self.sweep.rounds, self.steady_until,
-                       self.passes, self.comebacks)
+                       self.churn.longest_pause, self.crashes, self.restarts,
+                       self.server.lifetimes, self.violations, len(self.truth.held),
+                       self.sweep.rounds, len(self.promises.pages_checked),
+                       self.steady_until, self.passes, self.comebacks)
 
     def note(self, message: str) -> None:
         say(message, self.started)
@@ -1613,7 +1626,9 @@ def summary(outcome: Outcome) -> str:
                               f"{percentile(stats.latencies, 0.99) * 1000:.1f} ms"),
         ("statuses", ", ".join(f"{n:,} × {code}" for code, n in sorted(stats.statuses.items()))),
         ("refused while down / failed while up", f"{stats.refused:,} / {stats.errors:,}"),
-        ("files churned", f"{sum(outcome.churn.values()):,}: {churned}"),
+        ("files churned", f"{sum(outcome.churn.values()):,}: {churned}; the longest pause "
+                          f"inside a slow write {outcome.slow_pause:.2f} s (the server waits "
+                          "for 1 s of quiet)"),
         ("kill -9 survived / restarts", f"{outcome.crashes} / {outcome.restarts}" + (
             f"; answering again {min(outcome.comebacks):.1f}–{max(outcome.comebacks):.1f} s "
             "after the kill (a full build)" if outcome.comebacks else "")),
@@ -1622,12 +1637,15 @@ def summary(outcome: Outcome) -> str:
         ("server memory (RSS)", f"peak {peak_steady / MIB:.0f} MiB under churn and load, "
                                 f"{peak_rss / MIB:.0f} MiB in the final audit; per lifetime "
                                 "below"),
-        ("full article sweeps", f"{outcome.sweeps}"),
+        ("article pages checked", f"{outcome.pages_checked:,} distinct articles "
+                                  f"({outcome.sweeps} full sweeps during the soak; every held "
+                                  "article once in the final audit)"),
         ("violations", "0" if not violations else ", ".join(
             f"{n} {kind}" for kind, n in violations.most_common())),
     ]
     lines = ["| soak | result |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
-    lines += ["", "| lifetime | up | RSS start → end (peak) | open fds start → end (peak) |",
+    lines += ["", "| server lifetime | up | RSS after warm-up → half-way → end (peak) "
+                  "| open fds start → end (peak) |",
               "|---|---|---|---|"]
     for n, life in enumerate(outcome.lifetimes, start=1):
         lines.append(lifetime_row(n, life, outcome.steady_until))
@@ -1639,25 +1657,28 @@ def lifetime_row(n: int, life: Lifetime, until: float) -> str:
     warm = life.warm(until)
     up = (min(life.ended or time.time(), until) - life.healthy) if life.healthy else 0.0
     if not warm:
-        return f"| {n} | {up:.0f} s | (no sample after warm-up) | |"
-    rss, fds = [s[1] for s in warm], [s[2] for s in warm]
-    return (f"| {n} | {up:.0f} s | {rss[0] / MIB:.0f} → {rss[-1] / MIB:.0f} "
-            f"({max(rss) / MIB:.0f}) MiB | {fds[0]} → {fds[-1]} ({max(fds)}) |")
+        return f"| {n} | {max(up, 0):.0f} s | (too short: no sample after the warm-up) | |"
+    rss, fds = [s[1] / MIB for s in warm], [s[2] for s in warm]
+    return (f"| {n} | {up:.0f} s | {rss[0]:.0f} → {rss[len(rss) // 2]:.0f} → {rss[-1]:.0f} "
+            f"({max(rss):.0f}) MiB | {fds[0]} → {fds[-1]} ({max(fds)}) |")
 
 
 def flatness(outcome: Outcome) -> None:
-    """Promise 5: per lifetime after warm-up, memory and open files do not climb.
-    Allowance: a quarter more memory plus 16 MiB (caches filling, the catalog growing
-    with churn) and 16 more fds than at the start (connections of 32+ clients)."""
+    """Promise 5, per lifetime under churn and load, after its warm-up: open files do
+    not climb, and memory levels off. Caches fill in the first half (the web's answer
+    cache alone may take 64 MiB), so the second half may add at most 5% + 8 MiB; a
+    leak of a kilobyte a request would add ten times that in half a minute."""
     for n, life in enumerate(outcome.lifetimes, start=1):
-        warm = life.warm()
-        if len(warm) < 10:
+        steady = life.warm(outcome.steady_until)
+        if len(steady) < 10:
             continue
-        (_, rss0, fds0), (_, rss1, fds1) = warm[0], warm[-1]
-        if rss1 > rss0 * 1.25 + 16 * MIB:
+        (_, rss0, fds0), (_, rss1, fds1) = steady[0], steady[-1]
+        rss_mid = steady[len(steady) // 2][1]
+        if rss1 > rss_mid * 1.05 + 8 * MIB:
             outcome.violations.report("memory grew", str(n), f"lifetime {n}: RSS "
-                                      f"{rss0 / MIB:.0f} → {rss1 / MIB:.0f} MiB")
-        if fds1 > fds0 + 16:
+                                      f"{rss0 / MIB:.0f} → {rss_mid / MIB:.0f} (half-way) → "
+                                      f"{rss1 / MIB:.0f} MiB")
+        if fds1 > fds0 + 8:
             outcome.violations.report("open files grew", str(n),
                                       f"lifetime {n}: fds {fds0} → {fds1}")
 

@@ -4,8 +4,9 @@ what changed, write it atomically into feeds/.
 The watcher's trigger, the periodic reconcile and ``seedfeeds build`` all call
 ``Publisher.publish``: a set of changed paths for an incremental pass, or None
 to rescan the whole folder (files whose size and mtime did not change are not
-read again). The first pass of a process renders everything once, comparing
-with what is on disk, so a restart rewrites no unchanged file.
+read again, nor, when live, files changed too recently: they may still be being
+written). The first pass of a process renders everything once, comparing with
+what is on disk, so a restart rewrites no unchanged file.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class PassReport:
     embargoed: int
     errors: int
     next_release: str | None
+    unsettled: tuple[str, ...] = ()  # left by a rescan: changed too recently, maybe half written
 
     def line(self) -> str:
         return (f"{self.files} files, {self.articles} articles, {self.tags} tags, "
@@ -86,9 +88,14 @@ class _Rendered:
 class Publisher:
     """Owns the catalog, the state and the site writer of one feeds/ folder."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time,
+                 settle: float = 0.0) -> None:
         self.settings = settings
         self.clock = clock
+        # A rescan leaves files modified less than this long ago: a file being written
+        # through an open handle must not be published half (the watcher's events, or
+        # the caller, bring them back once quiet). 0 for one-shot builds: read it all.
+        self.settle = settle
         self.state = State(settings.state)
         self.catalog = Catalog()
         self.site = views.site_of(settings)
@@ -113,7 +120,7 @@ class Publisher:
         """Publish changes: ``paths`` relative to the seeds folder, or None for all."""
         started, now = time.perf_counter(), self.clock()
         cold = self.passes == 0
-        reads = self._read(None if paths is None or cold else set(paths), progress)
+        reads, unsettled = self._read(None if paths is None or cold else set(paths), progress)
         change = self.catalog.update(reads)
         self._remember(change.articles, now)
         dirty = set(change.articles) | self._due(now)
@@ -126,7 +133,7 @@ class Publisher:
         if cold:
             tags |= self.state.slugs.keys()
         self._render(dirty, tags, cold, now, progress)
-        report = self._report(started, now, cold, len(reads), len(change.articles))
+        report = self._report(started, now, cold, len(reads), len(change.articles), unsettled)
         self.passes += 1
         log.info("publish pass: %s", report.line())
         return report
@@ -140,10 +147,11 @@ class Publisher:
 
     # --- reading and remembering ---------------------------------------------
 
-    def _read(self, paths: set[str] | None,
-              progress: Progress | None) -> dict[str, Sequence[Article] | None]:
+    def _read(self, paths: set[str] | None, progress: Progress | None
+              ) -> tuple[dict[str, Sequence[Article] | None], tuple[str, ...]]:
         """Parse the given files (None: rescan all). A file that fails keeps its last
-        good articles; a file that is gone unpublishes its articles."""
+        good articles; a file that is gone unpublishes its articles. Also returns the
+        files a rescan left because they changed within ``settle`` seconds."""
         root = self.settings.seeds
         if paths is None:
             present = set(scan(root)) if root.is_dir() else set()
@@ -152,6 +160,7 @@ class Publisher:
         else:
             rescan = False
         reads: dict[str, Sequence[Article] | None] = {}
+        unsettled: list[str] = []
         total = len(paths)
         for done, path in enumerate(sorted(paths), start=1):
             if progress and (done % 16 == 0 or done == total):
@@ -162,9 +171,13 @@ class Publisher:
                     reads[path] = None
                 self.state.forget_kept([path])
                 continue
-            record = self.files.setdefault(path, _FileState())
-            if rescan and record.stat == found:
+            record = self.files.get(path)
+            if rescan and record is not None and record.stat == found:
                 continue  # unchanged since it was last read
+            if rescan and self._changing(found):
+                unsettled.append(path)  # read once quiet; until then its last version holds
+                continue
+            record = self.files.setdefault(path, _FileState())
             record.stat = found
             try:
                 seed = read_seed(root / path, path, timezone=self.settings.timezone,
@@ -184,7 +197,12 @@ class Publisher:
                 log.info("%s", problem)
             reads[path] = seed.articles
             self.state.forget_kept([path])
-        return reads
+        return reads, tuple(unsettled)
+
+    def _changing(self, found: tuple[int, int]) -> bool:
+        """Modified within ``settle`` seconds (a modification time in the future, from
+        a clock ahead of ours, is no sign of a writer: such a file is read)."""
+        return 0 <= time.time() - found[0] / 1e9 < self.settle
 
     def _keep_last_good(self, path: str, reads: dict[str, Sequence[Article] | None]) -> None:
         """A file that fails keeps its last good articles published, across restarts
@@ -365,7 +383,7 @@ class Publisher:
         return sorted(errors, key=_where), sorted(warnings, key=_where)
 
     def _report(self, started: float, now: float, cold: bool, read: int,
-                changed: int) -> PassReport:
+                changed: int, unsettled: tuple[str, ...]) -> PassReport:
         count = self.writer.take_changes().count
         errors, warnings = self.problems()
         next_release = min(self.embargoed.values(), default=None)
@@ -376,7 +394,8 @@ class Publisher:
             files_unchanged=count.unchanged, files_removed=count.removed,
             files=len(self.files), articles=len(self.entries), tags=len(self.summaries),
             embargoed=len(self.embargoed), errors=len(errors),
-            next_release=next_release.isoformat() if next_release else None)
+            next_release=next_release.isoformat() if next_release else None,
+            unsettled=unsettled)
         self.history = [*self.history, _history_row(report)][-HISTORY:]
         self.durations.observe(report.seconds)
         status = {"last_pass": asdict(report), "errors": [p.to_json() for p in errors],

@@ -17,7 +17,7 @@ from types import FrameType
 from .config import Settings
 from .publisher import PassReport, Publisher
 from .scheduler import PublishScheduler
-from .watcher import RESCAN, Watcher
+from .watcher import QUIET, RESCAN, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,14 @@ class LivePublishing:
                         if settings.watch else None)
 
     def _publish(self, paths: set[str] | None) -> PassReport:
-        return self.publisher.publish(paths)
+        report = self.publisher.publish(paths)
+        self._settle_later(report)
+        return report
+
+    def _settle_later(self, report: PassReport) -> None:
+        """Files a rescan left half written are published once quiet, even if the
+        watcher saw nothing of them (a missed event, a restart)."""
+        self.scheduler.recheck(report.unsettled)
 
     def _health(self) -> None:
         if self.watcher is not None:
@@ -64,8 +71,9 @@ class LivePublishing:
 
 
 def initial_build(settings: Settings) -> Publisher:
-    """A publisher that has published the whole folder once."""
-    publisher = Publisher(settings)
+    """A publisher that has published the whole folder once, but for files still being
+    written: the rescan that follows the start of watching finds those."""
+    publisher = Publisher(settings, settle=QUIET)
     publisher.publish(None)
     return publisher
 

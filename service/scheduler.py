@@ -1,11 +1,12 @@
 """When publish passes run: debounced after changes, periodically, at release times.
 
 The only module that imports APScheduler. Changed paths are recorded in a set
-*before* a pass is scheduled, and the pass drains that set in a loop: APScheduler
-skips a job whose previous run is still going (max_instances=1), and a skipped
-date job never fires again, so a change that arrives mid-pass is picked up by
-the running pass instead of being lost. The periodic reconcile is the safety
-net for anything missed (an overflowed event queue, a network share).
+*before* a pass is scheduled, and one drain at a time publishes that set in a loop
+until it is empty: a change that arrives mid-pass is taken by the running drain,
+which decides to stop under the same lock that records changes, so no change can
+fall between a drain that stops and a job that is not scheduled. The periodic
+reconcile is the safety net for anything missed (an overflowed event queue, a
+network share).
 """
 
 from __future__ import annotations
@@ -15,25 +16,29 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .watcher import RESCAN, SETTLE
+from .watcher import QUIET, RESCAN, SETTLE
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[set[str] | None], object]  # (paths, or None: rescan) -> a report
 MIN_DELAY = 0.02  # seconds; keeps a rescheduled pass from firing inside the last one
+# Drains exclude each other (``_draining``); APScheduler's own limit is only a ceiling. At 1
+# it would skip, with a warning, the job a drain schedules for itself as it stops, if
+# that job fired before the scheduler had counted the drain as finished: a lost pass.
+DRAIN_INSTANCES = 3
 
 
 class PublishScheduler:
     """Runs ``publish`` one pass at a time, for every change, and never loses one."""
 
     def __init__(self, publish: Publish, seeds: str | os.PathLike[str], *, debounce: float,
-                 reconcile: float, settle: float = 1.0,
+                 reconcile: float, settle: float = QUIET,
                  health: Callable[[], object] | None = None,
                  next_release: Callable[[], datetime | None] = lambda: None) -> None:
         self._publish = publish
@@ -45,6 +50,7 @@ class PublishScheduler:
         self._pass = threading.Lock()  # one publish pass at a time, whichever job
         self._pending: dict[str, str] = {}  # relative path -> READY or SETTLE
         self._rescan = False
+        self._draining = False  # a drain runs and will take whatever is pending
         self.passes = 0
         self._scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1,
@@ -71,21 +77,47 @@ class PublishScheduler:
                 self._rescan = True
             else:
                 self._pending[path] = kind
+            if self._draining:
+                return  # the running drain takes it before it stops
+        self._schedule_publish(self.debounce)
+
+    def recheck(self, paths: Iterable[str]) -> None:
+        """Publish these files once they are quiet: a rescan found them still changing.
+        An event pending for one of them is newer news (a close says it is complete),
+        so it is kept."""
+        with self._lock:
+            added = [self._pending.setdefault(path, SETTLE) for path in paths]
+            if not added or self._draining:
+                return
         self._schedule_publish(self.debounce)
 
     # --- jobs ---------------------------------------------------------------
 
     def _drain(self) -> None:
-        """Publish pending changes until none is left (or all wait to settle)."""
-        while True:
+        """Publish pending changes until none is left (or all wait to settle). A publish
+        job that fires while another drain runs leaves the pending changes to it."""
+        with self._lock:
+            if self._draining:
+                return
+            self._draining = True
+        try:
+            while True:
+                with self._lock:
+                    ready, wait = self._take_ready()
+                    rescan, self._rescan = self._rescan, False
+                    if not ready and not rescan:
+                        self._draining = False  # under the lock: notify schedules again
+                        if wait is not None:
+                            self._schedule_publish(wait)
+                        return
+                if ready:  # complete files first: a rescan leaves the young ones for later
+                    self._run(ready)
+                if rescan:
+                    self._run(None)
+        except BaseException:
             with self._lock:
-                ready, wait = self._take_ready()
-                rescan, self._rescan = self._rescan, False
-                if not ready and not rescan:
-                    if wait is not None:
-                        self._schedule_publish(wait)
-                    return
-            self._run(None if rescan else ready)
+                self._draining = False
+            raise
 
     def _reconcile(self) -> None:
         self._run(None)
@@ -126,7 +158,7 @@ class PublishScheduler:
             return
         run_date = datetime.now(UTC) + timedelta(seconds=max(delay, MIN_DELAY))
         self._scheduler.add_job(self._drain, "date", run_date=run_date, id="publish",
-                                replace_existing=True)
+                                replace_existing=True, max_instances=DRAIN_INSTANCES)
 
     def _schedule_release(self) -> None:
         """A job at the next embargoed article's release time, if any."""

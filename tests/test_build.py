@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -272,6 +274,20 @@ def test_a_broken_file_deleted_while_stopped_publishes_nothing_after_a_restart(
     report = publish({"ferry.txt"})
     assert (report.errors, report.articles) == (1, 0)
     assert entry_ids(settings.feeds / "all.atom") == []
+
+
+def test_a_rescan_leaves_a_file_changed_within_the_settle_time(write, settings, clock):
+    publisher = Publisher(settings, clock=clock, settle=1.0)
+    publisher.publish()
+    path = write("ferry.txt", FERRY[:40])  # a writer has it open, half written
+    report = publisher.publish()  # the periodic reconcile
+    assert (report.unsettled, report.articles) == (("ferry.txt",), 0)
+    path.write_text(FERRY, encoding="utf-8")
+    quiet = time.time() - 2
+    os.utime(path, (quiet, quiet))
+    report = publisher.publish()
+    publisher.close()
+    assert (report.unsettled, report.articles) == ((), 1)
 
 
 def test_a_bad_file_does_not_stop_the_others(write, settings, publish):
