@@ -28,9 +28,11 @@ test: $(STAMP)  ## run the whole test suite
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check service tests bench
 
-bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, web
+bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, live, web
 	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/live.py
+	$(BIN)/python bench/web.py
 
 soak: $(STAMP)  ## 10-minute soak test: load, churn, crashes (not part of make test)
 	$(BIN)/python bench/soak.py

@@ -274,11 +274,20 @@ class Truth:
                 known = self.articles.get(article.id)
                 if known is None:
                     known = self.articles[article.id] = Known(
-                        article.id, article.title, article.tags, article.release, now)
-                    for key in article.tags:
-                        self.by_tag.setdefault(key, set()).add(article.id)
+                        article.id, article.title, frozenset(), article.release, now)
+                if whole or not known.tags:
+                    self._retag(known, article.tags)
                 known.whole |= whole
         return Version(path, data, parsed)
+
+    def _retag(self, known: Known, tags: frozenset[str]) -> None:
+        """A file cut short right after a headline gives the same id without its tags:
+        the complete file says which tags the article carries."""
+        for key in known.tags - tags:
+            self.by_tag[key].discard(known.id)
+        for key in tags - known.tags:
+            self.by_tag.setdefault(key, set()).add(known.id)
+        known.tags = tags
 
     def written(self, version: Version) -> None:
         """``version`` is on disk."""
@@ -370,6 +379,21 @@ morning summer winter record crowd season opening"""
 WORDS = _VOCABULARY.split()
 CHINESE = ("港口迎来新的渡轮，市民今天早上排队登船。图书馆周一重新开放，三个分馆延长开放时间。"
            "夜班公交恢复运营，东郊居民出行更加方便。秋收进入高峰，农民抢抓晴好天气收割。")
+
+
+SLOW_WRITER = """
+import random, sys, time
+target, seed, cuts = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(",")
+data, rng, done, longest = sys.stdin.buffer.read(), random.Random(seed), 0, 0.0
+with open(target, "wb") as stream:
+    last = time.monotonic()
+    for cut in map(int, cuts):
+        stream.write(data[done:cut])
+        stream.flush()
+        longest, last, done = max(longest, time.monotonic() - last), time.monotonic(), cut
+        time.sleep(rng.uniform(0.05, 0.25))
+print(longest)
+"""  # the slow writer's child process: writes stdin to target in chunks; prints its longest pause
 
 
 @dataclass
@@ -606,26 +630,26 @@ class Churn:
         self.counts.add("duplicated")
 
     def slow_write(self) -> None:
-        """A large file written through one open file over about three seconds, cut
-        at arbitrary bytes: the server must never publish it half written."""
+        """A large file written through one open file over about two seconds, cut at
+        arbitrary bytes: the server must never publish it half written. A child process
+        writes it, so that this busy process cannot stall a pause past the second of
+        quiet the server waits for; every version it will write is known beforehand."""
         path = self._new_path("slow")
         data = self._articles(self.rng.randint(30, 60))
         cuts = [*sorted(self.rng.sample(range(1, len(data)), 14)), len(data)]
         target = self.seeds / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "wb") as stream:  # empty until the first chunk: no articles
-            self.truth.written(self.truth.version(path, b""))
-            done, last = 0, time.monotonic()
-            for cut in cuts:
-                with self.truth.lock:
-                    version = self.truth.version(path, data[:cut], whole=cut == len(data))
-                    self.longest_pause = max(self.longest_pause, time.monotonic() - last)
-                    stream.write(data[done:cut])
-                    stream.flush()
-                    last = time.monotonic()
-                    self.truth.written(version)
-                done = cut
-                time.sleep(self.rng.uniform(0.05, 0.25))
+        with self.truth.lock:
+            for cut in cuts[:-1]:
+                self.truth.version(path, data[:cut], whole=False)
+            final = self.truth.version(path, data)
+        writer = subprocess.run(
+            [sys.executable, "-c", SLOW_WRITER, str(target), str(self.rng.random()),
+             ",".join(map(str, cuts))], input=data, capture_output=True, check=True,
+            timeout=60)
+        with self.truth.lock:
+            self.truth.written(final)
+        self.longest_pause = max(self.longest_pause, float(writer.stdout))
         self.counts.add("written slowly")
 
     def gb18030(self) -> None:

@@ -42,6 +42,7 @@ class Catalog:
     names: dict[str, str] = field(default_factory=dict)  # tag key -> display name
     _copies: dict[str, dict[str, Article]] = field(default_factory=dict)
     _spellings: dict[str, Counter[str]] = field(default_factory=dict)
+    _shared: set[str] = field(default_factory=set)  # ids in more than one file
 
     def update(self, files: Mapping[str, Sequence[Article] | None]) -> Change:
         """Replace the articles of the given files (None: the file is gone)."""
@@ -64,6 +65,10 @@ class Catalog:
         changed: set[str] = set()
         tags: set[str] = set()
         for article_id in touched:
+            if len(self._copies.get(article_id, ())) > 1:
+                self._shared.add(article_id)  # in several files: a warning to give
+            else:
+                self._shared.discard(article_id)
             before = self.articles.get(article_id)
             after = self._chosen(article_id)
             if before is after:
@@ -88,7 +93,8 @@ class Catalog:
     def duplicates(self) -> list[Problem]:
         """A warning for each copy of an article that is not the published one."""
         out = []
-        for article_id, copies in self._copies.items():
+        for article_id in sorted(self._shared):
+            copies = self._copies.get(article_id, {})
             if len(copies) > 1:
                 chosen = self.articles[article_id]
                 out.extend(warning(path, copy.line, f"same article as {chosen.source}:"

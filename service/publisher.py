@@ -160,49 +160,77 @@ class Publisher:
         else:
             rescan = False
         reads: dict[str, Sequence[Article] | None] = {}
-        unsettled: list[str] = []
+        young: list[str] = []
         total = len(paths)
         for done, path in enumerate(sorted(paths), start=1):
             if progress and (done % 16 == 0 or done == total):
                 progress("read", done, total)
             found = _stat(root / path) if is_seed_name(path) else None
             if found is None:
-                if self.files.pop(path, None) is not None:
-                    reads[path] = None
-                self.state.forget_kept([path])
+                self._gone(path, reads)
                 continue
             record = self.files.get(path)
             if rescan and record is not None and record.stat == found:
                 continue  # unchanged since it was last read
             if rescan and self._changing(found):
-                unsettled.append(path)  # read once quiet; until then its last version holds
+                young.append(path)  # maybe half written: its last version holds meanwhile
                 continue
-            record = self.files.setdefault(path, _FileState())
-            record.stat = found
-            try:
-                seed = read_seed(root / path, path, timezone=self.settings.timezone,
-                                 max_size=self.settings.max_file_size)
-            except SeedError as exc:
-                if _stat(root / path) is None:  # deleted while we read it
-                    self.files.pop(path, None)
-                    reads[path] = None
-                    self.state.forget_kept([path])
-                    continue
-                record.error = exc.problem
-                log.warning("%s", exc.problem)
-                self._keep_last_good(path, reads)
-                continue
-            record.error, record.warnings = None, seed.warnings
-            for problem in seed.warnings:
-                log.info("%s", problem)
-            reads[path] = seed.articles
-            self.state.forget_kept([path])
-        return reads, tuple(unsettled)
+            self._read_file(path, found, reads)
+        if young and self.passes == 0:
+            young = self._read_once_quiet(young, reads)
+        return reads, tuple(young)
+
+    def _read_file(self, path: str, found: tuple[int, int],
+                   reads: dict[str, Sequence[Article] | None]) -> None:
+        """Parse one file into ``reads``; ``found`` is its (mtime_ns, size)."""
+        root = self.settings.seeds
+        record = self.files.setdefault(path, _FileState())
+        record.stat = found
+        try:
+            seed = read_seed(root / path, path, timezone=self.settings.timezone,
+                             max_size=self.settings.max_file_size)
+        except SeedError as exc:
+            if _stat(root / path) is None:  # deleted while we read it
+                self._gone(path, reads)
+                return
+            record.error = exc.problem
+            log.warning("%s", exc.problem)
+            self._keep_last_good(path, reads)
+            return
+        record.error, record.warnings = None, seed.warnings
+        for problem in seed.warnings:
+            log.info("%s", problem)
+        reads[path] = seed.articles
+        self.state.forget_kept([path])
+
+    def _gone(self, path: str, reads: dict[str, Sequence[Article] | None]) -> None:
+        if self.files.pop(path, None) is not None:
+            reads[path] = None
+        self.state.forget_kept([path])
 
     def _changing(self, found: tuple[int, int]) -> bool:
         """Modified within ``settle`` seconds (a modification time in the future, from
         a clock ahead of ours, is no sign of a writer: such a file is read)."""
         return 0 <= time.time() - found[0] / 1e9 < self.settle
+
+    def _read_once_quiet(self, young: list[str],
+                         reads: dict[str, Sequence[Article] | None]) -> list[str]:
+        """The first pass of a process knows nothing of a young file's last version:
+        leaving the file out would unpublish its articles until it settles. So it waits
+        for such files to go quiet (a second, usually; a few at most) and reads them.
+        Returns those still changing after that, left to the live side."""
+        root, deadline = self.settings.seeds, time.monotonic() + 5 * self.settle
+        while young and time.monotonic() < deadline:
+            time.sleep(0.05)
+            waiting = []
+            for path in young:
+                found = _stat(root / path)
+                if found is not None and self._changing(found):
+                    waiting.append(path)
+                elif found is not None:
+                    self._read_file(path, found, reads)
+            young = waiting
+        return young
 
     def _keep_last_good(self, path: str, reads: dict[str, Sequence[Article] | None]) -> None:
         """A file that fails keeps its last good articles published, across restarts
@@ -401,7 +429,8 @@ class Publisher:
         status = {"last_pass": asdict(report), "errors": [p.to_json() for p in errors],
                   "warnings": [p.to_json() for p in warnings], "history": self.history,
                   "publish_seconds": self.durations.to_json()}
-        self.writer.write_status(json.dumps(status, indent=1, ensure_ascii=False).encode())
+        self.writer.write_status(json.dumps(status, ensure_ascii=False,
+                                            separators=(",", ":")).encode())
         return report
 
 

@@ -145,7 +145,9 @@ class PublishScheduler:
                     quiet = now - os.stat(os.path.join(self._seeds, path)).st_mtime
                 except OSError:
                     quiet = self.settle  # gone: its deletion is complete
-                if quiet < self.settle:
+                # A time in the future (copied from a machine whose clock is ahead) is no
+                # sign of a writer: waiting for it could take hours.
+                if 0 <= quiet < self.settle:
                     left = self.settle - quiet
                     wait = left if wait is None else min(wait, left)
                     continue

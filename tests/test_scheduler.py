@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from liveserver import wait_for
 
 from service.scheduler import PublishScheduler
-from service.watcher import READY
+from service.watcher import READY, SETTLE
 
 
 def test_changes_during_a_pass_are_published_after_it_with_no_skipped_job_warning(
@@ -41,3 +42,18 @@ def test_changes_during_a_pass_are_published_after_it_with_no_skipped_job_warnin
         scheduler.stop()
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == []
+
+
+def test_a_file_dated_in_the_future_is_published_without_waiting_for_that_time(
+        tmp_path: Path):
+    published: list[set[str] | None] = []
+    (tmp_path / "copied.txt").write_text("Copied from a clock an hour ahead.\n")
+    ahead = time.time() + 3600
+    os.utime(tmp_path / "copied.txt", (ahead, ahead))
+    scheduler = PublishScheduler(published.append, tmp_path, debounce=0.05, reconcile=300)
+    scheduler.start()
+    try:
+        scheduler.notify("copied.txt", SETTLE)
+        wait_for(lambda: {"copied.txt"} in published, 3, "it waited for its future mtime")
+    finally:
+        scheduler.stop()
