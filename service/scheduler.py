@@ -159,8 +159,21 @@ class PublishScheduler:
         if not self._scheduler.running:
             return
         run_date = datetime.now(UTC) + timedelta(seconds=max(delay, MIN_DELAY))
-        self._scheduler.add_job(self._drain, "date", run_date=run_date, id="publish",
-                                replace_existing=True, max_instances=DRAIN_INSTANCES)
+        self._add_replacing(self._drain, run_date, "publish", max_instances=DRAIN_INSTANCES)
+
+    def _add_replacing(self, func: Callable[[], None], run_date: datetime, job_id: str,
+                       **options: object) -> None:
+        """add_job(replace_existing=True), safe against the race in which the old job
+        fires and is removed between APScheduler's lookup and its update (it then raises
+        JobLookupError): the second try finds no job and adds it."""
+        for attempt in range(2):
+            try:
+                self._scheduler.add_job(func, "date", run_date=run_date, id=job_id,
+                                        replace_existing=True, **options)
+                return
+            except JobLookupError:
+                if attempt:
+                    raise
 
     def _schedule_release(self) -> None:
         """A job at the next embargoed article's release time, if any."""
@@ -171,6 +184,5 @@ class PublishScheduler:
             with contextlib.suppress(JobLookupError):
                 self._scheduler.remove_job("release")
             return
-        self._scheduler.add_job(self._release, "date", run_date=when, id="release",
-                                replace_existing=True)
+        self._add_replacing(self._release, when, "release")
 
