@@ -17,30 +17,19 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from corpus import corpus  # noqa: E402
 
 from service.seedfile import read_seed  # noqa: E402
 
-GENERATOR = ROOT / "bench" / "make_corpus.py"
 _BLANK = re.compile(r"\n[ \t]*\n")
-
-
-def corpus(articles: int, files: int, tags: int, seed: int) -> Path:
-    """The corpus folder, generated once and kept under bench/out."""
-    folder = ROOT / "bench" / "out" / f"corpus-{articles}-{files}-{tags}-{seed}"
-    if not (folder / "seeds").is_dir():
-        print(f"generating {articles:,} articles in {files:,} files ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(GENERATOR), str(folder / "seeds"),
-                        "--articles", str(articles), "--files", str(files),
-                        "--tags", str(tags), "--seed", str(seed),
-                        "--truth", str(folder / "truth.jsonl")], check=True)
-    return folder / "seeds"
 
 
 def read_decode(paths: list[Path]) -> int:
