@@ -1650,9 +1650,9 @@ def summary(outcome: Outcome) -> str:
                               f"{percentile(stats.latencies, 0.99) * 1000:.1f} ms"),
         ("statuses", ", ".join(f"{n:,} × {code}" for code, n in sorted(stats.statuses.items()))),
         ("refused while down / failed while up", f"{stats.refused:,} / {stats.errors:,}"),
-        ("files churned", f"{sum(outcome.churn.values()):,}: {churned}; the longest pause "
-                          f"inside a slow write {outcome.slow_pause:.2f} s (the server waits "
-                          "for 1 s of quiet)"),
+        ("files churned", f"{sum(outcome.churn.values()):,}: {churned}"),
+        ("longest pause inside a slow write", f"{outcome.slow_pause:.2f} s (the server may "
+                                              "read a file after 1 s of quiet)"),
         ("kill -9 survived / restarts", f"{outcome.crashes} / {outcome.restarts}" + (
             f"; answering again {min(outcome.comebacks):.1f}–{max(outcome.comebacks):.1f} s "
             "after the kill (a full build)" if outcome.comebacks else "")),
@@ -1672,7 +1672,8 @@ def summary(outcome: Outcome) -> str:
                   "| open fds start → end (peak) |",
               "|---|---|---|---|"]
     for n, life in enumerate(outcome.lifetimes, start=1):
-        lines.append(lifetime_row(n, life, outcome.steady_until))
+        if life.healthy is not None and life.healthy < outcome.steady_until:
+            lines.append(lifetime_row(n, life, outcome.steady_until))
     return "\n".join(lines)
 
 
