@@ -20,7 +20,7 @@ from typing import Any
 from .site import Changes, SiteWriter
 
 Job = tuple[Any, ...]
-BATCH = 2000  # article pages per batch: large enough to amortise a round trip
+BATCH = 2000  # work per batch, in units of one article page: amortises a round trip
 
 _context: tuple[Callable[[Job], None], SiteWriter] | None = None
 
@@ -34,8 +34,12 @@ def workers_available() -> int:
 
 
 def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, workers: int,
-        progress: Callable[[int, int], None] | None = None) -> None:
-    """Run ``do`` on every job, on ``workers`` processes (1: here, in order)."""
+        progress: Callable[[int, int], None] | None = None,
+        weight: Callable[[Job], int] = lambda job: 1) -> None:
+    """Run ``do`` on every job, on ``workers`` processes (1: here, in order).
+
+    ``weight`` is a job's cost relative to the cheapest: the batches are cut to equal
+    weight, heaviest jobs first, so no worker is left with the slow tail alone."""
     total = len(jobs)
     if workers <= 1 or total < 2:
         for done, job in enumerate(jobs, start=1):
@@ -51,8 +55,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            batches = [list(jobs[i:i + BATCH]) for i in range(0, total, BATCH)]
-            futures = {pool.submit(_work, batch): len(batch) for batch in batches}
+            futures = {pool.submit(_work, batch): len(batch) for batch in batches(jobs, weight)}
             done = 0
             for future in as_completed(futures):
                 writer.merge(future.result())
@@ -62,6 +65,23 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     finally:
         _context = None
         gc.unfreeze()
+
+
+def batches(jobs: Sequence[Job], weight: Callable[[Job], int]) -> list[list[Job]]:
+    """Jobs in batches of about BATCH weight, heaviest first (the longest-processing-
+    time-first rule: the last batches to finish are the short ones)."""
+    cut: list[list[Job]] = []
+    batch: list[Job] = []
+    load = 0
+    for cost, job in sorted(((weight(job), job) for job in jobs), key=lambda pair: -pair[0]):
+        batch.append(job)
+        load += cost
+        if load >= BATCH:
+            cut.append(batch)
+            batch, load = [], 0
+    if batch:
+        cut.append(batch)
+    return cut
 
 
 def _work(batch: list[Job]) -> Changes:

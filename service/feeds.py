@@ -36,17 +36,16 @@ def entry_id(entry: Entry) -> str:
     return f"urn:uuid:{entry.id}"
 
 
-def render_atom(feed: Feed) -> bytes:
-    """The feed as an Atom 1.0 document, UTF-8, identical bytes for identical input."""
+def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
+    """The feed as an Atom 1.0 and an RSS 2.0 document, UTF-8, identical bytes for
+    identical input. One generator makes both: filling its entries is most of the
+    work, so they are filled once and only the self link changes between the two."""
     generator = _generator(feed, self_url=feed.links.atom, self_type=ATOM_TYPE)
-    return generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-
-
-def render_rss(feed: Feed) -> bytes:
-    """The feed as an RSS 2.0 document, UTF-8, identical bytes for identical input."""
-    generator = _generator(feed, self_url=feed.links.rss, self_type=RSS_TYPE)
+    atom = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    _links(generator, feed, self_url=feed.links.rss, self_type=RSS_TYPE)
     with _RSS_LOCK:
-        return generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        rss = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    return atom, rss
 
 
 def _generator(feed: Feed, self_url: str, self_type: str) -> FeedGenerator:
@@ -62,13 +61,18 @@ def _generator(feed: Feed, self_url: str, self_type: str) -> FeedGenerator:
     generator.author({"name": feed.author or feed.title})
     generator.updated(feed.updated)  # also RSS lastBuildDate; the default is now()
     generator.generator(GENERATOR)
-    # The RSS channel <link> is the last link added: the page must come last.
-    generator.link(href=self_url, rel="self", type=self_type)
-    generator.link(href=feed.links.page, rel="alternate", type="text/html")
+    _links(generator, feed, self_url, self_type)
     for entry in feed.entries:
         # add_entry() prepends by default; entries arrive newest first.
         _fill_entry(generator.add_entry(order="append"), entry)
     return generator
+
+
+def _links(generator: FeedGenerator, feed: Feed, self_url: str, self_type: str) -> None:
+    # The RSS channel <link> is the last link added: the page must come last.
+    generator.link([{"href": self_url, "rel": "self", "type": self_type},
+                    {"href": feed.links.page, "rel": "alternate", "type": "text/html"}],
+                   replace=True)
 
 
 def _fill_entry(item: FeedEntry, entry: Entry) -> None:

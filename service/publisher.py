@@ -11,13 +11,15 @@ what is on disk, so a restart rewrites no unchanged file.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import heapq
 import json
 import logging
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +42,10 @@ log = logging.getLogger(__name__)
 
 HISTORY = 50  # publish passes kept in status.json, for the status page's chart
 PARALLEL_MIN = 4000  # render jobs below which forking workers costs more than it saves
+# What each kind of render job costs, in article pages (measured: a page 0.1 ms, a tag's
+# feeds in three formats 26 ms, a tag page 5 ms, the front files 54 ms): a cold build's
+# workers get batches of equal cost.
+JOB_WEIGHT = {"article": 1, "tag_page": 50, "feed": 250, "front": 500}
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -120,6 +126,14 @@ class Publisher:
         """Publish changes: ``paths`` relative to the seeds folder, or None for all."""
         started, now = time.perf_counter(), self.clock()
         cold = self.passes == 0
+        with _collector_paused() if cold else contextlib.nullcontext():
+            report = self._publish(paths, progress, started, now, cold)
+        self.passes += 1
+        log.info("publish pass: %s", report.line())
+        return report
+
+    def _publish(self, paths: Iterable[str] | None, progress: Progress | None,
+                 started: float, now: float, cold: bool) -> PassReport:
         reads, unsettled = self._read(None if paths is None or cold else set(paths), progress)
         change = self.catalog.update(reads)
         self._remember(change.articles, now)
@@ -133,10 +147,7 @@ class Publisher:
         if cold:
             tags |= self.state.slugs.keys()
         self._render(dirty, tags, cold, now, progress)
-        report = self._report(started, now, cold, len(reads), len(change.articles), unsettled)
-        self.passes += 1
-        log.info("publish pass: %s", report.line())
-        return report
+        return self._report(started, now, cold, len(reads), len(change.articles), unsettled)
 
     def next_release(self) -> datetime | None:
         """When the next embargoed article is due, if any."""
@@ -326,7 +337,8 @@ class Publisher:
         workers = (fanout.workers_available() if cold and len(jobs) >= PARALLEL_MIN
                    and threading.active_count() == 1 else 1)
         fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
-                   (lambda done, total: progress("render", done, total)) if progress else None)
+                   (lambda done, total: progress("render", done, total)) if progress else None,
+                   weight=lambda job: JOB_WEIGHT[job[0]])
         self.writer.save_manifest()
 
     def _all_candidates(self, dirty: set[str]) -> Iterable[str]:
@@ -432,6 +444,25 @@ class Publisher:
         self.writer.write_status(json.dumps(status, ensure_ascii=False,
                                             separators=(",", ":")).encode())
         return report
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector out of a cold pass.
+
+    A cold pass makes a few million objects that all live on (the catalog, the
+    entries, the state) and no cycles: the collector would walk the growing heap
+    again and again, a fifth of the pass, and free nothing. Afterwards the
+    survivors are frozen, out of every later collection's way, so a long-running
+    publisher does not walk its catalog each time the collector runs either."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

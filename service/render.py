@@ -1,24 +1,23 @@
-"""Every published file's bytes, by path: one loop over the formats, not three copies."""
+"""Every published file's bytes, by path: what each kind of render job writes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from . import layout
-from .feeds import render_atom, render_rss
+from .feeds import render_atom_and_rss
 from .jsonfeed import render_json
 from .opml import render_opml
 from .pages import render_article_page, render_index, render_not_found, render_tag_page, stylesheet
 from .sitemodel import Entry, Feed, Site, TagSummary
 
-RENDERERS: dict[str, Callable[[Feed], bytes]] = {
-    "atom": render_atom, "rss": render_rss, "json": render_json}
-
 
 def feed_files(feed: Feed) -> dict[str, bytes]:
-    """A feed in every format."""
-    return {layout.feed_file(feed.slug, fmt): render(feed) for fmt, render in RENDERERS.items()}
+    """A feed in every format (Atom and RSS from one generator, filled once)."""
+    atom, rss = render_atom_and_rss(feed)
+    data = {"atom": atom, "rss": rss, "json": render_json(feed)}
+    return {layout.feed_file(feed.slug, fmt): data[fmt] for fmt in layout.FORMATS}
 
 
 def tag_page_file(site: Site, feed: Feed, count: int) -> dict[str, bytes]:

@@ -41,3 +41,11 @@ def test_one_worker_runs_the_jobs_here_in_order(tmp_path):
     order = []
     fanout.run([("page", "a"), ("page", "b")], order.append, writer, workers=1)
     assert order == [("page", "a"), ("page", "b")]
+
+
+def test_batches_are_cut_to_equal_weight_heaviest_jobs_first():
+    jobs = [("page", f"p{i}") for i in range(4000)] + [("feed", f"t{i}") for i in range(16)]
+    cut = fanout.batches(jobs, lambda job: 250 if job[0] == "feed" else 1)
+    assert [len(batch) for batch in cut] == [8, 8, 2000, 2000]
+    assert all(job[0] == "feed" for batch in cut[:2] for job in batch)
+    assert sorted(job for batch in cut for job in batch) == sorted(jobs)

@@ -16,11 +16,21 @@ import sitedata
 from lxml import etree
 
 from service.body import body_html
-from service.feeds import render_atom, render_rss
+from service.feeds import render_atom_and_rss
 from service.sitemodel import Feed
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "data" / "atom.rng")))
+
+
+def render_atom(feed: Feed) -> bytes:
+    return render_atom_and_rss(feed)[0]
+
+
+def render_rss(feed: Feed) -> bytes:
+    return render_atom_and_rss(feed)[1]
+
+
 RENDERERS: dict[str, Callable[[Feed], bytes]] = {"atom": render_atom, "rss": render_rss}
 FEEDS: dict[str, Callable[[], Feed]] = {
     "samples": sitedata.feed,

@@ -11,7 +11,7 @@ import sitedata
 from lxml import etree
 
 from service.body import body_html
-from service.feeds import render_atom
+from service.feeds import render_atom_and_rss
 from service.jsonfeed import render_json
 from service.sitemodel import Feed
 
@@ -41,7 +41,7 @@ def test_top_level_fields_describe_the_feed() -> None:
 
 def test_item_ids_are_the_atom_ids_in_feed_order() -> None:
     feed = sitedata.feed()
-    atom_ids = [node.text for node in etree.fromstring(render_atom(feed)).iterfind(
+    atom_ids = [node.text for node in etree.fromstring(render_atom_and_rss(feed)[0]).iterfind(
         "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id")]
     assert [item["id"] for item in document(feed)["items"]] == atom_ids
     assert atom_ids == [f"urn:uuid:{entry.id}" for entry in feed.entries]
