@@ -88,8 +88,9 @@ def _fill_entry(item: FeedEntry, entry: Entry) -> None:
     item.content(body_html(entry), type="html")
     if entry.summary:
         item.summary(entry.summary)  # also the RSS <description>
-    for tag in entry.tags:
-        item.category(term=tag.name)
+    if entry.tags:
+        # All at once: feedgen rebuilds its RSS category list on every call.
+        item.category([{"term": tag.name} for tag in entry.tags])
     if entry.author:
         item.author(name=entry.author)
         item.dc.dc_creator(entry.author)
