@@ -315,6 +315,24 @@ def test_an_incremental_pass_rewrites_only_what_it_touches(write, settings, publ
     assert all(not p.startswith("tags/archive") for p in changed)
 
 
+def test_the_index_row_of_a_tag_follows_its_count_and_last_update(write, settings, publish,
+                                                                  clock):
+    def culture_row() -> str:
+        page = (settings.feeds / "index.html").read_text("utf-8")
+        return page[page.index('href="https://news.example.org/tags/culture/"'):][:600]
+
+    write("library.txt", LIBRARY)
+    publish()
+    assert 'count">1<span' in culture_row() and "10 Jan 2026, 12:00" in culture_row()
+    clock.now += 3600
+    write("museum.txt", "Museums open late! Culture | City\n\nOpen until ten.\n")
+    publish({"museum.txt"})
+    assert 'count">2<span' in culture_row() and "10 Jan 2026, 13:00" in culture_row()
+    (settings.seeds / "museum.txt").unlink()
+    publish({"museum.txt"})
+    assert 'count">1<span' in culture_row()
+
+
 def test_the_manifest_lists_size_hash_and_time_of_each_file(write, settings, publish):
     write("ferry.txt", FERRY)
     publish()
