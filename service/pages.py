@@ -58,7 +58,7 @@ def feed_formats(links: FeedLinks) -> tuple[FeedFormat, ...]:
 def format_date(value: datetime) -> str:
     """'14 Apr 2024, 03:24 UTC': day, month, year and time in the value's own offset."""
     return (f"{value.day} {_MONTHS[value.month - 1]} {value.year}, "
-            f"{value:%H:%M} {_offset_label(value)}")
+            f"{value.hour:02d}:{value.minute:02d} {_offset_label(value)}")
 
 
 def _offset_label(value: datetime) -> str:
@@ -168,8 +168,7 @@ def _article_main(site: Site, entry: Entry) -> str:
         meta.append(f"<span>By {escape(entry.author)}</span>")
     tags = ""
     if entry.tags:
-        chips = "".join(f'      <li><a class="tag-chip" href="{escape(_tag_url(site, tag))}">'
-                        f"{escape(tag.name)}</a></li>\n" for tag in entry.tags)
+        chips = "".join([_tag_chip(site.base_url, tag) for tag in entry.tags])
         tags = f'    <ul class="tag-chips">\n{chips}    </ul>\n'
     original = _external_link(entry.link)
     source = (f'    <p><a class="button" href="{escape(original)}" rel="external noreferrer">'
@@ -182,6 +181,13 @@ def _article_main(site: Site, entry: Entry) -> str:
             f'  <footer class="article__footer">\n{source}'
             f'    <p><a href="{escape(site.base_url)}/">← Back to all articles and tags</a></p>\n'
             f"  </footer>\n</article>")
+
+
+@lru_cache(maxsize=65536)
+def _tag_chip(base_url: str, tag: TagRef) -> str:
+    """A tag's link on an article page: a site has a few hundred tags and 100,000 pages."""
+    return (f'      <li><a class="tag-chip" href="{escape(_tag_page_url(base_url, tag.slug))}">'
+            f"{escape(tag.name)}</a></li>\n")
 
 
 def _time(label: str, value: datetime) -> str:
