@@ -706,7 +706,8 @@ class Lifetime:
 
     pid: int
     started: float
-    healthy: float | None = None
+    answering: float | None = None  # first /healthz 200
+    healthy: float | None = None  # answering, and this lifetime's first pass is done
     ended: float | None = None
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (t, rss, fds)
 
@@ -752,12 +753,26 @@ class Server:
         while time.monotonic() < deadline and not self.stop.is_set():
             if self.process.poll() is not None:
                 return False
-            if self.healthy():
+            if life.answering is None and self.healthy():
+                life.answering = time.time()
+            # A restart answers at once, serving the site as published while its first
+            # pass rebuilds it: every promise holds from the end of that pass.
+            if life.answering is not None and self.first_pass_done(life):
                 life.healthy = time.time()
                 self.up.set()
                 return True
             time.sleep(0.1)
         return False
+
+    def first_pass_done(self, life: Lifetime) -> bool:
+        """status.json tells of a cold pass that started in this lifetime."""
+        try:
+            last = json.loads((self.workspace / "feeds" / "status.json").read_bytes())
+            last = last["last_pass"]
+            started = datetime.fromisoformat(last["started"]).timestamp()
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return bool(last.get("cold")) and started >= int(life.started)
 
     def healthy(self) -> bool:
         try:
@@ -1376,6 +1391,7 @@ class Outcome:
     steady_until: float  # churn and crashes stopped: the final audit began
     passes: Passes
     comebacks: list[float]  # seconds from each kill to /healthz again
+    catchups: list[float]  # seconds from each kill to the end of the first pass
 
 
 class Soak:
@@ -1394,6 +1410,7 @@ class Soak:
         self.log_offset = 0
         self.passes = Passes()
         self.comebacks: list[float] = []
+        self.catchups: list[float] = []
         self.steady_until = float("inf")
 
     def run(self) -> Outcome:
@@ -1435,7 +1452,7 @@ class Soak:
                        self.churn.longest_pause, self.crashes, self.restarts,
                        self.server.lifetimes, self.violations, len(self.truth.held),
                        self.sweep.rounds, len(self.promises.pages_checked),
-                       self.steady_until, self.passes, self.comebacks)
+                       self.steady_until, self.passes, self.comebacks, self.catchups)
 
     def note(self, message: str) -> None:
         say(message, self.started)
@@ -1531,8 +1548,11 @@ class Soak:
         began = time.time()
         if self.server.start():
             self.restarts += 1
-            self.comebacks.append(time.time() - began)
-            self.note(f"restarted in {self.comebacks[-1]:.1f} s")
+            life = self.server.lifetimes[-1]
+            self.comebacks.append((life.answering or time.time()) - began)
+            self.catchups.append(time.time() - began)
+            self.note(f"restarted: answering in {self.comebacks[-1]:.1f} s, first pass "
+                      f"done in {self.catchups[-1]:.1f} s")
         elif not self.stop.is_set():
             self.violations.report("server did not come back", str(self.restarts),
                                    f"no /healthz within 300 s; see {self.server.log}")
@@ -1655,7 +1675,8 @@ def summary(outcome: Outcome) -> str:
                                               "read a file after 1 s of quiet)"),
         ("kill -9 survived / restarts", f"{outcome.crashes} / {outcome.restarts}" + (
             f"; answering again {min(outcome.comebacks):.1f}–{max(outcome.comebacks):.1f} s "
-            "after the kill (a full build)" if outcome.comebacks else "")),
+            f"after the kill, first pass done after {min(outcome.catchups):.1f}–"
+            f"{max(outcome.catchups):.1f} s" if outcome.comebacks else "")),
         ("publish passes", f"{outcome.passes.count:,}; longest {outcome.passes.longest:.1f} s "
                            f"(builds at start: up to {outcome.passes.longest_cold:.1f} s)"),
         ("server memory (RSS)", f"peak {peak_steady / MIB:.0f} MiB under churn and load, "

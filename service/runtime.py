@@ -8,12 +8,14 @@ leaves no half-written file behind.
 
 from __future__ import annotations
 
+import _thread
 import logging
 import signal
 import threading
 from collections.abc import Callable
 from types import FrameType
 
+from . import layout
 from .config import Settings
 from .publisher import PassReport, Publisher
 from .scheduler import PublishScheduler
@@ -108,12 +110,69 @@ def run_publisher(settings: Settings) -> None:
 def run_server(settings: Settings) -> None:
     """`seedfeeds serve`: build, publish changes, and serve HTTP until SIGTERM or Ctrl-C.
 
-    The first build runs before any thread starts, so it may fork render workers."""
+    A first start builds before it serves: there is nothing to serve yet, and a build
+    alone in its process may fork render workers. A restart serves the site as it
+    stands at once and rebuilds behind it, in this process (no forking beside the web
+    server's threads): readers see no downtime, and every file is replaced atomically.
+    """
     from .server import run_web  # the web side: imported only by the commands that serve
 
-    live = LivePublishing(settings, initial_build(settings))
-    live.start()
+    startup = Startup(settings)
     try:
+        if (settings.feeds / layout.MANIFEST).is_file():
+            log.info("serving the site as published while the first pass rebuilds it")
+            startup.in_background()
+        else:
+            startup.run()
         run_web(settings)
     finally:
-        live.stop()
+        startup.stop()
+
+
+class Startup:
+    """The first build, then live publishing: before serving, or beside it on a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.live: LivePublishing | None = None
+        self.failure: Exception | None = None
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """Build, then go live (unless a stop came first)."""
+        publisher = initial_build(self.settings)
+        with self._lock:
+            if self._stopping:
+                publisher.close()
+                return
+            self.live = LivePublishing(self.settings, publisher)
+            self.live.start()
+
+    def in_background(self) -> None:
+        """``run`` on a thread. If it fails, the process stops: serving a site that
+        nothing publishes would hide the failure behind a healthy web server."""
+        def build() -> None:
+            try:
+                self.run()
+            except Exception as exc:
+                self.failure = exc
+                log.error("the first publish pass failed, stopping: %s", exc)
+                _thread.interrupt_main()  # stops the web server as Ctrl-C would
+
+        self._thread = threading.Thread(target=build, name="first-build")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the build in flight, stop live publishing; re-raise a build failure."""
+        with self._lock:
+            self._stopping = True
+        if self._thread is not None:
+            if self._thread.is_alive():
+                log.info("waiting for the first publish pass to finish")
+            self._thread.join()
+        if self.live is not None:
+            self.live.stop()
+        if self.failure is not None:
+            raise RuntimeError("the first publish pass failed") from self.failure

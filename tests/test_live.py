@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from liveserver import LiveServer, wait_for
+from liveserver import SEEDFEEDS, LiveServer, free_port, wait_for
 from sitecheck import assert_valid_site
 
 FERRY = ("The ferry is back! Transport | Harbour\n"
@@ -213,6 +214,58 @@ def test_kill_9_during_a_pass_loses_nothing_and_changes_no_id(tmp_path):
         assert len(before) == 2
         assert assert_valid_site(again.feeds) > 0
         assert not list(again.feeds.rglob("*.tmp"))
+
+
+def test_a_restart_serves_what_was_published_while_it_rebuilds(tmp_path):
+    with LiveServer(tmp_path) as server:
+        (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+        wait_for(lambda: server.titles("/tags/harbour.atom"), 10)
+        before = server.get("/tags/harbour.atom")
+        assert server.stop(signal.SIGTERM) == 0
+    # Written while stopped: the restart's first pass has 10,000 articles to publish.
+    (tmp_path / "seeds" / "big.txt").write_text(
+        "".join(article(n, body="Some words. " * 20) for n in range(10_000)), "utf-8")
+    with LiveServer(tmp_path) as again:
+        served = again.get("/tags/harbour.atom")  # at once, while the rebuild runs
+        assert again.status()["last_pass"]["articles"] == 1, "the rebuild was already done"
+        assert served == before
+        wait_for(lambda: again.status()["last_pass"]["articles"] == 10_001, 60,
+                 "the rebuild did not finish")
+        assert len(again.titles("/tags/bulk.atom")) == 50  # the newest of 10,000
+        assert "serving the site as published while the first pass rebuilds" in again.logs()
+
+
+def test_sigterm_during_a_restarts_rebuild_finishes_it_and_exits_cleanly(tmp_path):
+    with LiveServer(tmp_path) as server:
+        (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+        wait_for(lambda: server.titles(), 10)
+        assert server.stop(signal.SIGTERM) == 0
+    (tmp_path / "seeds" / "big.txt").write_text(
+        "".join(article(n, body="Some words. " * 20) for n in range(10_000)), "utf-8")
+    with LiveServer(tmp_path) as again:
+        assert again.status()["last_pass"]["articles"] == 1, "the rebuild was already done"
+        assert again.stop(signal.SIGTERM, timeout=60) == 0
+        assert "waiting for the first publish pass to finish" in again.logs()
+        assert again.status()["last_pass"]["articles"] == 10_001
+        assert not list(again.feeds.rglob("*.tmp"))
+        assert assert_valid_site(again.feeds) > 0
+
+
+def test_a_restart_whose_first_pass_fails_stops_instead_of_serving_stale_feeds(tmp_path):
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "index.json").write_text('{"version": 1, "files": {}}')
+    (tmp_path / "blocker").write_text("a file where the state's folder should be")
+    command = [*SEEDFEEDS, "serve", "--seeds", str(tmp_path / "seeds"), "--feeds",
+               str(tmp_path / "feeds"), "--state", str(tmp_path / "blocker" / "state.sqlite"),
+               "--port", str(free_port())]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0
+    assert "the first publish pass failed" in done.stderr
+
+
+def test_a_first_start_builds_before_it_serves(server):
+    assert (server.feeds / "index.json").is_file()
+    assert "while the first pass rebuilds" not in server.logs()
 
 
 def test_sigterm_finishes_cleanly(server):
