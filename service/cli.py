@@ -217,8 +217,9 @@ def serve(**flags: Any) -> None:
     Builds the site, then watches the seeds folder and publishes changes as they
     happen (see `seedfeeds publish`), while serving the feeds folder over HTTP on
     a production server (see `seedfeeds web`). The scheduler and the watcher run
-    exactly once, in this process. SIGTERM and Ctrl-C finish the pass in flight
-    and exit.
+    exactly once, in this process. A restart serves the site already published at
+    once, while its first pass rebuilds it. SIGTERM and Ctrl-C finish the pass in
+    flight and exit.
     """
     settings = settings_from(flags)
     configure_logging()

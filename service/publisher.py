@@ -42,10 +42,10 @@ log = logging.getLogger(__name__)
 
 HISTORY = 50  # publish passes kept in status.json, for the status page's chart
 PARALLEL_MIN = 4000  # render jobs below which forking workers costs more than it saves
-# What each kind of render job costs, in article pages (measured: a page 0.1 ms, a tag's
-# feeds in three formats 26 ms, a tag page 5 ms, the front files 54 ms): a cold build's
-# workers get batches of equal cost.
-JOB_WEIGHT = {"article": 1, "tag_page": 50, "feed": 250, "front": 500}
+# What each kind of render job costs, in article pages (measured on the 100,000-article
+# corpus: a page 0.1 ms, a tag's feeds in three formats with .gz 15 ms, a tag page 3 ms,
+# the front files 50 ms): a cold build's workers get batches of equal cost.
+JOB_WEIGHT = {"article": 1, "tag_page": 30, "feed": 150, "front": 500}
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 

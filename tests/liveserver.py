@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,14 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+from processes import free_port, stop_process
 
 SEEDFEEDS = [sys.executable, "-m", "service"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LiveServer:
@@ -71,15 +65,10 @@ class LiveServer:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         """Send ``sig`` and wait for the process to exit; its exit code."""
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-                raise AssertionError(f"server ignored {sig}:\n{self.logs()}") from None
-        return self.process.returncode
+        code = stop_process(self.process, sig, timeout)
+        if code is None:
+            raise AssertionError(f"server ignored {sig}:\n{self.logs()}")
+        return code
 
     def logs(self) -> str:
         return self.log.read_text("utf-8", "replace") if self.log.exists() else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -331,6 +332,13 @@ def test_the_index_row_of_a_tag_follows_its_count_and_last_update(write, setting
     (settings.seeds / "museum.txt").unlink()
     publish({"museum.txt"})
     assert 'count">1<span' in culture_row()
+
+
+def test_a_cold_pass_leaves_the_garbage_collector_on(write, publish):
+    write("ferry.txt", FERRY)
+    assert gc.isenabled()
+    publish()
+    assert gc.isenabled()
 
 
 def test_the_manifest_lists_size_hash_and_time_of_each_file(write, settings, publish):

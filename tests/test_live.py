@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from liveserver import SEEDFEEDS, LiveServer, free_port, wait_for
+from liveserver import SEEDFEEDS, LiveServer, wait_for
+from processes import free_port
 from sitecheck import assert_valid_site
 
 FERRY = ("The ferry is back! Transport | Harbour\n"
@@ -97,10 +100,9 @@ def test_an_editor_style_save_makes_exactly_one_pass(server):
     assert pass_count(server) == passes + 1
 
 
-def test_a_file_written_slowly_is_never_published_half(server):
-    articles = 2200
-    body = "A long paragraph of text that makes this file large. " * 45
-    chunks = [article(n, body=body) for n in range(articles)]
+@contextlib.contextmanager
+def article_counts(server: LiveServer) -> Iterator[set[int]]:
+    """Every article count the status reports while the block runs (polled every 20 ms)."""
     seen: set[int] = set()
     stop = threading.Event()
 
@@ -111,34 +113,34 @@ def test_a_file_written_slowly_is_never_published_half(server):
 
     watcher = threading.Thread(target=watch)
     watcher.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def test_a_file_written_slowly_is_never_published_half(server):
+    articles = 2200
+    body = "A long paragraph of text that makes this file large. " * 45
+    chunks = [article(n, body=body) for n in range(articles)]
     size = 0
-    with open(server.seeds / "big.txt", "w", encoding="utf-8") as stream:
-        for n in range(30):  # about 5 MB over 3 s through one open file
-            part = "".join(chunks[n * articles // 30:(n + 1) * articles // 30])
-            stream.write(part)
-            stream.flush()
-            size += len(part)
-            time.sleep(0.1)
-    wait_for(lambda: server.status().get("last_pass", {}).get("articles") == articles, 10,
-             "the finished file was not published")
-    stop.set()
-    watcher.join()
+    with article_counts(server) as seen:
+        with open(server.seeds / "big.txt", "w", encoding="utf-8") as stream:
+            for n in range(30):  # about 5 MB over 3 s through one open file
+                part = "".join(chunks[n * articles // 30:(n + 1) * articles // 30])
+                stream.write(part)
+                stream.flush()
+                size += len(part)
+                time.sleep(0.1)
+        wait_for(lambda: server.status().get("last_pass", {}).get("articles") == articles,
+                 10, "the finished file was not published")
     assert size > 5_000_000
     assert seen <= {0, articles}, f"partial article counts seen: {sorted(seen)}"
 
 
 def test_a_file_written_slowly_is_never_published_half_by_the_reconcile(tmp_path):
-    seen: set[int] = set()
-    with LiveServer(tmp_path, "--reconcile", "1") as server:
-        stop = threading.Event()
-
-        def watch() -> None:
-            while not stop.is_set():
-                seen.add(server.status().get("last_pass", {}).get("articles", 0))
-                time.sleep(0.02)
-
-        watcher = threading.Thread(target=watch)
-        watcher.start()
+    with LiveServer(tmp_path, "--reconcile", "1") as server, article_counts(server) as seen:
         with open(server.seeds / "slow.txt", "w", encoding="utf-8") as stream:
             for n in range(16):  # 2.4 s: two or three rescans see it half written
                 stream.write(article(n))
@@ -146,8 +148,6 @@ def test_a_file_written_slowly_is_never_published_half_by_the_reconcile(tmp_path
                 time.sleep(0.15)
         wait_for(lambda: server.status().get("last_pass", {}).get("articles") == 16, 5,
                  "the finished file was not published")
-        stop.set()
-        watcher.join()
     assert seen <= {0, 16}, f"partial article counts seen: {sorted(seen)}"
 
 

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from liveserver import free_port, wait_for
+from liveserver import wait_for
+from processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDFEEDS = [sys.executable, "-m", "service"]

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from processes import free_port, stop_process
+
 SEEDFEEDS = str(Path(sys.executable).with_name("seedfeeds"))
 START_TIMEOUT = 15.0  # seconds for a server to answer /healthz
 SECRET = b"TOP-SECRET-MARKER-7f3a"  # content of a file beside feeds/ that must never leak
@@ -57,12 +59,6 @@ class Built:
 
     def article_ids(self) -> list[str]:
         return sorted(p.stem for p in (self.feeds / "articles").glob("*.html"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def build_site(root: Path, seeds: Mapping[str, str] = SEEDS, port: int | None = None) -> Built:
@@ -116,16 +112,9 @@ class Server:
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
         """Send ``sig`` and wait for the exit code (killed after ``timeout``)."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_process(self.process, sig, timeout)
 
 
 @contextlib.contextmanager
