@@ -8,26 +8,22 @@ folder one publisher writes.
 Routes: the published files (``/``, ``/all.<format>``, ``/tags/<slug>.<format>``,
 ``/tags/<slug>/``, ``/articles/<id>``, ``/subscriptions.opml``, ``/static/style.css``)
 and the operations routes ``/healthz``, ``/status`` and ``/metrics``. A URL maps to a
-file only through ``resolve`` and ``layout``, and only if the file is published (listed
-in the manifest, or a uuid-named article page that exists), so no request reaches a
-file the publisher did not write.
+file only through ``routes.resolve``, and is served only if the file is published
+(listed in the manifest, or a uuid-named article page that exists) and opens safely
+(``feedsfolder``), so no request reaches a file the publisher did not write.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import re
-import stat
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -37,7 +33,9 @@ from werkzeug.http import http_date, parse_accept_header, parse_date
 
 from . import layout, pages
 from .config import Settings
+from .feedsfolder import Folder, Opened
 from .metrics import Metrics
+from .routes import Target, resolve
 from .sitemodel import Site
 from .views import site_of
 
@@ -58,249 +56,10 @@ EVERY_RESPONSE = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no
 HTML_RESPONSE = (("Content-Security-Policy", CSP),)
 ALLOWED_METHODS = ("GET", "HEAD")
 
-# Article ids are uuid5 strings, lowercase: anything else is refused before any file access.
-ARTICLE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 NOT_FOUND_SHOWN = 200  # characters of a missing path echoed on the 404 page
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-               | getattr(os, "O_NONBLOCK", 0))  # NONBLOCK: a planted FIFO must not hang us
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-
-# --- URLs to files -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Target:
-    """What a URL path names: a route (the metrics label) and a file under feeds/."""
-
-    route: str
-    path: str
-
-
-_FIXED = {"/": Target("index", layout.INDEX),
-          "/subscriptions.opml": Target("opml", layout.OPML),
-          "/static/style.css": Target("stylesheet", layout.STYLESHEET)}
-
-
-def resolve(url_path: str) -> Target | None:
-    """The published file a (decoded) URL path names, or None; the caller still checks
-    that it is published. ``tag_redirect`` is the bare ``/tags/<slug>`` of a tag page."""
-    fixed = _FIXED.get(url_path)
-    if fixed is not None:
-        return fixed
-    prefix, _, rest = url_path[1:].partition("/")
-    if url_path.startswith("/all."):
-        fmt = url_path.removeprefix("/all.")
-        return Target("all_feed", layout.feed_file(None, fmt)) if fmt in layout.FORMATS else None
-    if prefix == "tags" and rest:
-        return _resolve_tag(rest)
-    if prefix == "articles" and ARTICLE_ID.fullmatch(rest):
-        return Target("article", layout.article_file(rest))
-    return None
-
-
-def _resolve_tag(rest: str) -> Target | None:
-    slug, dot, fmt = rest.rpartition(".")
-    if rest.endswith("/") and _one_segment(rest[:-1]):
-        return Target("tag_page", layout.tag_page_file(rest[:-1]))
-    if dot and fmt in layout.FORMATS and _one_segment(slug):
-        return Target("tag_feed", layout.feed_file(slug, fmt))
-    if _one_segment(rest):
-        return Target("tag_redirect", layout.tag_page_file(rest))
-    return None
-
-
-def _one_segment(slug: str) -> bool:
-    return bool(slug) and "/" not in slug and slug not in (".", "..")
-
-
-# --- the folder --------------------------------------------------------------
-
-class JsonFile:
-    """A JSON file parsed again only when its (mtime_ns, size, inode) changes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-        self._cached: tuple[tuple[int, int, int] | None, Any] = (None, None)
-        self.generation = 0  # counts reloads, so caches of what was read can tell
-        self._lock = threading.Lock()
-
-    def get(self) -> Any:
-        """The parsed content, or None if the file is missing or not valid JSON."""
-        return self.current()[1]
-
-    def current(self) -> tuple[int, Any]:
-        """The generation and the parsed content (None if missing or not valid JSON)."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return -1, None
-        if _identity(info) != self._cached[0]:
-            with self._lock:  # one thread parses; the others wait for its result
-                if _identity(info) != self._cached[0]:
-                    self._cached = self._load()
-                    self.generation += 1
-        return self.generation, self._cached[1]
-
-    def _load(self) -> tuple[tuple[int, int, int] | None, Any]:
-        # Identity and bytes from the same open file, so a rename between stat and
-        # read caches the new content under the new identity.
-        try:
-            with open(self.path, "rb") as stream:
-                key, data = _identity(os.fstat(stream.fileno())), stream.read()
-        except OSError:
-            return None, None
-        try:
-            return key, json.loads(data)
-        except ValueError as exc:
-            log.warning("%s is not valid JSON (%s); treated as missing", self.path, exc)
-            return key, None
-
-
-def _identity(info: os.stat_result) -> tuple[int, int, int]:
-    return info.st_mtime_ns, info.st_size, info.st_ino
-
-
-class Hashes:
-    """sha256 of files the manifest does not list (article pages), by the file's identity."""
-
-    def __init__(self, size: int = 8192) -> None:
-        self._size = size
-        self._known: OrderedDict[tuple[str, int, int, int], str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int, int, int]) -> str | None:
-        with self._lock:
-            digest = self._known.get(key)
-            if digest is not None:
-                self._known.move_to_end(key)
-            return digest
-
-    def put(self, key: tuple[str, int, int, int], digest: str) -> None:
-        with self._lock:
-            self._known[key] = digest
-            if len(self._known) > self._size:
-                self._known.popitem(last=False)
-
-
-class Opened:
-    """An open published file and its validators; ``read`` at most once, ``close`` always."""
-
-    def __init__(self, path: str, fd: int, info: os.stat_result, gzipped: bool) -> None:
-        self.path, self.fd, self.info, self.gzipped = path, fd, info, gzipped
-        self.etag = ""
-        self.modified = datetime.fromtimestamp(int(info.st_mtime), UTC)
-        self._data: bytes | None = None
-
-    @property
-    def name(self) -> str:
-        """The file asked for: the path without the .gz of a compressed sibling."""
-        return self.path.removesuffix(".gz") if self.gzipped else self.path
-
-    def read(self) -> bytes:
-        if self._data is None:
-            chunks, left = [], self.info.st_size
-            while left > 0:  # a file may shrink under us: stop at its end
-                chunk = os.read(self.fd, left)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                left -= len(chunk)
-            self._data = b"".join(chunks)
-        return self._data
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-
-class Folder:
-    """The published feeds/ folder as the web sees it: manifest, status, files."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = str(root)
-        self.manifest = JsonFile(root / layout.MANIFEST)
-        self.status = JsonFile(root / layout.STATUS)
-        self.hashes = Hashes()
-
-    def files(self) -> tuple[int, dict[str, Any]]:
-        """The manifest's rows by path (empty before the first publish), and the
-        generation of the manifest they come from."""
-        generation, manifest = self.manifest.current()
-        files = manifest.get("files") if isinstance(manifest, dict) else None
-        return generation, files if isinstance(files, dict) else {}
-
-    def readable(self) -> bool:
-        return os.path.isdir(self.root) and os.access(self.root, os.R_OK | os.X_OK)
-
-    def open_listed(self, files: dict[str, Any], path: str, gzip_ok: bool) -> Opened | None:
-        """A file the manifest lists, as its .gz sibling if the client takes gzip and one
-        is listed."""
-        if path not in files:
-            return None
-        gz = f"{path}.gz"
-        opened = self._open(gz, True, files[gz]) if gzip_ok and gz in files else None
-        return opened or self._open(path, False, files[path])
-
-    def open_article(self, path: str) -> Opened | None:
-        """An article page (never in the manifest) that exists."""
-        return self._open(path, False, None)
-
-    def _open(self, path: str, gzipped: bool, row: Any) -> Opened | None:
-        found = self._open_regular(path)
-        if found is None:
-            return None
-        opened = Opened(path, *found, gzipped)
-        try:
-            self._validate(opened, row)
-        except BaseException:
-            opened.close()
-            raise
-        return opened
-
-    def _validate(self, opened: Opened, row: Any) -> None:
-        """ETag and date from the manifest row; hashed here if there is none, or if the
-        file's size shows the row is stale (a publish pass is writing right now)."""
-        if isinstance(row, dict) and row.get("size") == opened.info.st_size:
-            try:
-                opened.etag = f'"{row["sha256"]}"'
-                opened.modified = _iso_date(row["updated"])
-                return
-            except (KeyError, TypeError, ValueError):
-                pass
-        info = opened.info
-        key = (opened.path, info.st_ino, info.st_mtime_ns, info.st_size)
-        digest = self.hashes.get(key)
-        if digest is None:
-            digest = hashlib.sha256(opened.read()).hexdigest()
-            self.hashes.put(key, digest)
-        opened.etag = f'"{digest}"'
-
-    def _open_regular(self, path: str) -> tuple[int, os.stat_result] | None:
-        """An fd of a regular file under the root reached through no symlink, or None."""
-        here = self.root
-        for part in path.split("/")[:-1]:
-            here = os.path.join(here, part)
-            try:
-                if not stat.S_ISDIR(os.lstat(here).st_mode):
-                    return None  # a symlinked folder could lead anywhere
-            except OSError:
-                return None
-        try:
-            fd = os.open(os.path.join(self.root, path), _OPEN_FLAGS)
-        except OSError:  # missing, unreadable, or a symlink (ELOOP)
-            return None
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            os.close(fd)
-            return None
-        return fd, info
-
-
-@lru_cache(maxsize=4096)
-def _iso_date(value: str) -> datetime:
-    """A manifest date, to whole seconds as HTTP dates have them."""
-    return datetime.fromisoformat(value).astimezone(UTC).replace(microsecond=0)
 
 
 # --- serving files -----------------------------------------------------------

@@ -16,7 +16,8 @@ import webserver
 from webserver import Built, Server
 
 from service.config import load_settings
-from service.web import CSP, JsonFile, create_app
+from service.feedsfolder import JsonFile
+from service.web import CSP, create_app
 
 
 def test_the_server_logs_where_it_listens(web: Server) -> None:
