@@ -216,15 +216,21 @@ def test_kill_9_during_a_pass_loses_nothing_and_changes_no_id(tmp_path):
         assert not list(again.feeds.rglob("*.tmp"))
 
 
-def test_a_restart_serves_what_was_published_while_it_rebuilds(tmp_path):
-    with LiveServer(tmp_path) as server:
+def published_then_stopped_then_changed(root: Path) -> bytes:
+    """A server publishes one article and stops; 10,000 articles are written while it
+    is down, for a restart's first pass to publish. The harbour feed as it was served."""
+    with LiveServer(root) as server:
         (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
         wait_for(lambda: server.titles("/tags/harbour.atom"), 10)
-        before = server.get("/tags/harbour.atom")
+        served = server.get("/tags/harbour.atom")
         assert server.stop(signal.SIGTERM) == 0
-    # Written while stopped: the restart's first pass has 10,000 articles to publish.
-    (tmp_path / "seeds" / "big.txt").write_text(
+    (root / "seeds" / "big.txt").write_text(
         "".join(article(n, body="Some words. " * 20) for n in range(10_000)), "utf-8")
+    return served
+
+
+def test_a_restart_serves_what_was_published_while_it_rebuilds(tmp_path):
+    before = published_then_stopped_then_changed(tmp_path)
     with LiveServer(tmp_path) as again:
         served = again.get("/tags/harbour.atom")  # at once, while the rebuild runs
         assert again.status()["last_pass"]["articles"] == 1, "the rebuild was already done"
@@ -236,12 +242,7 @@ def test_a_restart_serves_what_was_published_while_it_rebuilds(tmp_path):
 
 
 def test_sigterm_during_a_restarts_rebuild_finishes_it_and_exits_cleanly(tmp_path):
-    with LiveServer(tmp_path) as server:
-        (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
-        wait_for(lambda: server.titles(), 10)
-        assert server.stop(signal.SIGTERM) == 0
-    (tmp_path / "seeds" / "big.txt").write_text(
-        "".join(article(n, body="Some words. " * 20) for n in range(10_000)), "utf-8")
+    published_then_stopped_then_changed(tmp_path)
     with LiveServer(tmp_path) as again:
         assert again.status()["last_pass"]["articles"] == 1, "the rebuild was already done"
         assert again.stop(signal.SIGTERM, timeout=60) == 0
