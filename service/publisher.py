@@ -33,7 +33,7 @@ from .fanout import Job
 from .identity import tag_key
 from .problems import Problem, SeedError
 from .seedfile import read_seed
-from .seedfolder import is_seed_name, scan
+from .seedfolder import is_seed_name, scan, settling_for
 from .site import SiteWriter, clean_temp_files
 from .sitemodel import Entry, Feed, TagRef, TagSummary
 from .state import Seen, State, to_datetime
@@ -220,9 +220,8 @@ class Publisher:
         self.state.forget_kept([path])
 
     def _changing(self, found: tuple[int, int]) -> bool:
-        """Modified within ``settle`` seconds (a modification time in the future, from
-        a clock ahead of ours, is no sign of a writer: such a file is read)."""
-        return 0 <= time.time() - found[0] / 1e9 < self.settle
+        """Modified within ``settle`` seconds: maybe still being written."""
+        return settling_for(found[0] / 1e9, time.time(), self.settle) > 0
 
     def _read_once_quiet(self, young: list[str],
                          reads: dict[str, Sequence[Article] | None]) -> list[str]:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from .seedfolder import settling_for
 from .watcher import QUIET, RESCAN, SETTLE
 
 log = logging.getLogger(__name__)
@@ -142,13 +143,11 @@ class PublishScheduler:
         for path, kind in list(self._pending.items()):
             if kind == SETTLE:
                 try:
-                    quiet = now - os.stat(os.path.join(self._seeds, path)).st_mtime
+                    mtime = os.stat(os.path.join(self._seeds, path)).st_mtime
                 except OSError:
-                    quiet = self.settle  # gone: its deletion is complete
-                # A time in the future (copied from a machine whose clock is ahead) is no
-                # sign of a writer: waiting for it could take hours.
-                if 0 <= quiet < self.settle:
-                    left = self.settle - quiet
+                    mtime = now - self.settle  # gone: its deletion is complete
+                left = settling_for(mtime, now, self.settle)
+                if left > 0:
                     wait = left if wait is None else min(wait, left)
                     continue
             ready.add(path)

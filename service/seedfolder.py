@@ -27,6 +27,14 @@ def is_seed_name(relative: str | PurePath) -> bool:
     return not (name.startswith("#") and name.endswith("#"))
 
 
+def settling_for(mtime: float, now: float, settle: float) -> float:
+    """Seconds until a file last modified at ``mtime`` has been quiet for ``settle``
+    seconds (0: it has, and may be read). A modification time in the future, from a
+    clock ahead of ours, is no sign of a writer: waiting for it could take hours."""
+    quiet = now - mtime
+    return settle - quiet if 0 <= quiet < settle else 0.0
+
+
 def scan(root: Path) -> list[str]:
     """Every seed file under ``root`` as a sorted list of '/'-separated relative paths."""
     found = []
