@@ -44,7 +44,7 @@ def write(seeds: Path) -> Callable[[str, str | bytes], Path]:
 
 from collections.abc import Iterator  # noqa: E402  (appended below the lead's fixtures)
 
-import webserver  # noqa: E402
+from support import webserver  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
-from webserver import Built, Server
+from support.webserver import Built, Server
 
 HTML = "text/html; charset=utf-8"
 # (URL, file under feeds/, media type): every kind of published address.

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import webserver
-from webserver import Built, Server
+from support import webserver
+from support.webserver import Built, Server
 
 from service.config import load_settings
 from service.feedsfolder import JsonFile

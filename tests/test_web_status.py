@@ -10,10 +10,10 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-import webserver
+from support import webserver
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
-from webserver import Built, Server
+from support.webserver import Built, Server
 
 from service import pages
 from service.config import load_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 from lxml import etree
 
-SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "data" / "atom.rng")))
+SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parents[1] / "data" / "atom.rng")))
 
 
 def assert_valid_feed(path: Path) -> feedparser.FeedParserDict | dict:

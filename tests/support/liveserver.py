@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
-from processes import free_port, stop_process
+from support.processes import free_port, stop_process
 
 SEEDFEEDS = [sys.executable, "-m", "service"]
 
@@ -43,7 +43,7 @@ class LiveServer:
         env = {**os.environ, "PYTHONUTF8": "1"}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            env=env, cwd=Path(__file__).resolve().parent.parent)
+                                            env=env, cwd=Path(__file__).resolve().parents[2])
         try:
             wait_for(self._healthy, timeout, "server did not start")
         except BaseException:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sitecheck import assert_valid_feed, assert_valid_site, entry_ids, snapshot
+from support.sitecheck import assert_valid_feed, assert_valid_site, entry_ids, snapshot
 
 from service.config import load_settings
 from service.publisher import Publisher

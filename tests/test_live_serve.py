@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from liveserver import SEEDFEEDS, LiveServer, wait_for
-from processes import free_port
-from sitecheck import assert_valid_site
+from support.liveserver import SEEDFEEDS, LiveServer, wait_for
+from support.processes import free_port
+from support.sitecheck import assert_valid_site
 
 FERRY = ("The ferry is back! Transport | Harbour\n"
          "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from liveserver import wait_for
-from processes import free_port
+from support.liveserver import wait_for
+from support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDFEEDS = [sys.executable, "-m", "service"]

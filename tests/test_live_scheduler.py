@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from liveserver import wait_for
+from support.liveserver import wait_for
 
 from service.scheduler import PublishScheduler
 from service.watcher import READY, SETTLE

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from liveserver import wait_for
-from sitecheck import assert_valid_feed
+from support.liveserver import wait_for
+from support.sitecheck import assert_valid_feed
 
 from service.config import Settings, load_settings
 from service.runtime import LivePublishing, initial_build

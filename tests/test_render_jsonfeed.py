@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-import sitedata
+from support import sitedata
 from lxml import etree
 
 from service.body import body_html

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-import sitedata
+from support import sitedata
 from lxml import etree
 
 from service.body import body_html

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from processes import free_port, stop_process
+from support.processes import free_port, stop_process
 
 SEEDFEEDS = str(Path(sys.executable).with_name("seedfeeds"))
 START_TIMEOUT = 15.0  # seconds for a server to answer /healthz

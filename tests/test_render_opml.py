@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import sitedata
+from support import sitedata
 from lxml import etree
 
 from service.opml import render_opml

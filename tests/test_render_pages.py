@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import lxml.html
-import pagedata as data
+from support import pagedata as data
 import pytest
 from lxml import etree
-from pagedata import BASE, HOSTILE
+from support.pagedata import BASE, HOSTILE
 
 from service import pages
 from service.sitemodel import TagRef

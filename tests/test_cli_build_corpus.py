@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from sitecheck import assert_valid_feed, assert_valid_site, snapshot
+from support.sitecheck import assert_valid_feed, assert_valid_site, snapshot
 
 from service.cli import main
 

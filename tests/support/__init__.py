@@ -1,0 +1,1 @@
+"""What the tests share: server harnesses, sample sites, feed checks."""
