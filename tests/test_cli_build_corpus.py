@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from support.sitecheck import assert_valid_feed, assert_valid_site, snapshot
 
 from service.cli import main
+
+from support.sitecheck import assert_valid_feed, assert_valid_site, snapshot
 
 GENERATOR = Path(__file__).resolve().parent.parent / "bench" / "make_corpus.py"
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.liveserver import wait_for
-from support.sitecheck import assert_valid_feed
 
 from service.config import Settings, load_settings
 from service.runtime import LivePublishing, initial_build
+
+from support.liveserver import wait_for
+from support.sitecheck import assert_valid_feed
 
 FERRY = ("The ferry is back! Transport | Harbour\n"
          "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from support.liveserver import wait_for
 
 from service.scheduler import PublishScheduler
 from service.watcher import READY, SETTLE
+
+from support.liveserver import wait_for
 
 
 def test_changes_during_a_pass_are_published_after_it_with_no_skipped_job_warning(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from support.liveserver import SEEDFEEDS, LiveServer, wait_for
 from support.processes import free_port
 from support.sitecheck import assert_valid_site

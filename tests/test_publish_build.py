@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support.sitecheck import assert_valid_feed, assert_valid_site, entry_ids, snapshot
 
 from service.config import load_settings
 from service.publisher import Publisher
+
+from support.sitecheck import assert_valid_feed, assert_valid_site, entry_ids, snapshot
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC).timestamp()
 FERRY = ("The ferry is back! Transport | Harbour\n"

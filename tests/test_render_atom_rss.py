@@ -12,12 +12,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from support import sitedata
 from lxml import etree
 
 from service.body import body_html
 from service.feeds import render_atom_and_rss
 from service.sitemodel import Feed
+
+from support import sitedata
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parent / "data" / "atom.rng")))

@@ -7,13 +7,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-from support import sitedata
 from lxml import etree
 
 from service.body import body_html
 from service.feeds import render_atom_and_rss
 from service.jsonfeed import render_json
 from service.sitemodel import Feed
+
+from support import sitedata
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from support import sitedata
 from lxml import etree
 
 from service.opml import render_opml
 from service.sitemodel import TagSummary
+
+from support import sitedata
 
 DATE = datetime(2024, 4, 17, 8, 0, tzinfo=UTC)
 

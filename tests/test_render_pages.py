@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import lxml.html
-from support import pagedata as data
 import pytest
 from lxml import etree
-from support.pagedata import BASE, HOSTILE
 
 from service import pages
 from service.sitemodel import TagRef
+
+from support import pagedata as data
+from support.pagedata import BASE, HOSTILE
 
 # Elements that never have an end tag (WHATWG "void elements").
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",

@@ -9,6 +9,7 @@ from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
+
 from support.webserver import Built, Server
 
 HTML = "text/html; charset=utf-8"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support import webserver
 from support.webserver import SECRET, Built, Server, raw_status
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support.liveserver import wait_for
 from support.processes import free_port
 

@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import webserver
-from support.webserver import Built, Server
 
 from service.config import load_settings
 from service.feedsfolder import JsonFile
 from service.web import CSP, create_app
+
+from support import webserver
+from support.webserver import Built, Server
 
 
 def test_the_server_logs_where_it_listens(web: Server) -> None:

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import lxml.html
 import pytest
-from support import webserver
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
-from support.webserver import Built, Server
 
 from service import pages
 from service.config import load_settings
 from service.views import site_of
 from service.web import status_summary
+
+from support import webserver
+from support.webserver import Built, Server
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+
 from support.processes import free_port, stop_process
 
 SEEDFEEDS = [sys.executable, "-m", "service"]
