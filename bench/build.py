@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from corpus import corpus  # noqa: E402
 
 from service.config import load_settings  # noqa: E402
-from service.publisher import Publisher  # noqa: E402
+from service.publish.publisher import Publisher  # noqa: E402
 
 HUGO_TOOL = ROOT.parent / "shared" / "tools" / "corpus_to_hugo.py"
 SEEDFEEDS = ROOT / ".venv" / "bin" / "seedfeeds"

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus import corpus  # noqa: E402
 
-from service.seedfile import read_seed  # noqa: E402
+from service.seed.read import read_seed  # noqa: E402
 
 _BLANK = re.compile(r"\n[ \t]*\n")
 

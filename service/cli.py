@@ -12,13 +12,13 @@ from typing import Any
 
 import click
 
-from . import checkreport
-from .config import BY_NAME, SettingError, Settings, load_settings
-from .problems import Problem, SeedError
-from .publisher import Publisher
-from .runtime import run_publisher, run_server
-from .seedfile import SeedFile, read_seed
-from .seedfolder import scan
+from service.config import BY_NAME, SettingError, Settings, load_settings
+from service.publish.publisher import Publisher
+from service.run import run_publisher, run_server
+from service.seed import report as checkreport
+from service.seed.folder import scan
+from service.seed.problems import Problem, SeedError
+from service.seed.read import SeedFile, read_seed
 
 
 def setting_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -185,7 +185,7 @@ def web(**flags: Any) -> None:
     """
     settings = settings_from(flags)
     configure_logging()
-    from .server import run_web
+    from service.web.server import run_web
     run_web(settings)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from .sitemodel import FeedLinks
+from service.model import FeedLinks
 
 FORMATS = ("atom", "rss", "json")
 INDEX = "index.html"

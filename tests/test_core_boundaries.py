@@ -1,5 +1,5 @@
-"""The web side's boundaries: each library imported by one module, and a web that knows
-nothing of seeds."""
+"""The layout as a specification: each library has one owner, stages import only what
+comes before them, and the web knows nothing of seeds, the catalog or the publisher."""
 
 from __future__ import annotations
 
@@ -10,31 +10,123 @@ from pathlib import Path
 
 import pytest
 
-SERVICE = Path(__file__).resolve().parent.parent / "service"
-OWNERS = {"flask": "web.py", "werkzeug": "web.py", "prometheus_client": "metrics.py",
-          "jinja2": "pages.py", "waitress": "server.py"}
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE = ROOT / "service"
+
+# Every library seedfeeds imports that is not Python's own, and the one module allowed
+# to import it (sqlite3 is Python's own, but the state is a boundary too).
+OWNERS = {
+    "feedgen": "render/atom_rss.py",
+    "jinja2": "render/pages.py",
+    "markdown_it": "render/body.py",
+    "charset_normalizer": "seed/decoding.py",
+    "yaml": "seed/frontmatter.py",
+    "sqlite3": "catalog/state.py",
+    "watchdog": "live/watcher.py",
+    "apscheduler": "live/scheduler.py",
+    "flask": "web/app.py",
+    "werkzeug": "web/http.py",
+    "prometheus_client": "web/metrics.py",
+    "waitress": "web/server.py",
+    "click": "cli.py",
+}
+# The pipeline's stages in order: each may import the core and the stages before it.
+STAGES = ("seed", "catalog", "render", "publish", "live", "web")
+CORE = ("config.py", "model.py", "identity.py", "layout.py")
+# What importing the web side must not load: it serves whatever one publisher wrote.
+NOT_IN_WEB = ("feedgen", "watchdog", "apscheduler", "sqlite3", "service.seed",
+              "service.catalog", "service.publish", "service.live")
 
 
-def imported_roots(path: Path) -> set[str]:
-    roots = set()
+def modules() -> list[Path]:
+    return sorted(SERVICE.rglob("*.py"))
+
+
+def name_of(path: Path) -> str:
+    return path.relative_to(SERVICE).as_posix()
+
+
+def imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, anywhere in it (lazy imports count), absolute."""
+    found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            roots.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            assert node.level == 0, f"{name_of(path)}: relative import of {node.module}"
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "service" and parts[1] in STAGES else None
 
 
 @pytest.mark.parametrize(("library", "owner"), OWNERS.items())
-def test_each_web_library_is_imported_by_exactly_one_module(library: str, owner: str) -> None:
-    importers = sorted(p.name for p in SERVICE.glob("*.py") if library in imported_roots(p))
+def test_each_library_is_imported_by_its_owner_alone(library: str, owner: str) -> None:
+    importers = [name_of(p) for p in modules()
+                 if library in {m.split(".")[0] for m in imports(p)}]
     assert importers == [owner]
 
 
-def test_the_web_app_loads_no_seed_reading_module() -> None:
-    code = ("import sys, service.web, service.server; "
-            "print(' '.join(m for m in sys.modules if m.startswith('service.')))")
+def test_every_library_has_an_owner() -> None:
+    roots = {m.split(".")[0] for p in modules() for m in imports(p)}
+    others = roots - set(sys.stdlib_module_names) - {"service", "__future__"}
+    assert others <= OWNERS.keys(), f"no owner in OWNERS for {sorted(others - OWNERS.keys())}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=name_of)
+def test_a_stage_imports_only_the_core_and_earlier_stages(path: Path) -> None:
+    here = name_of(path).split("/")[0]
+    if here not in STAGES:
+        return
+    later = {s for s in STAGES if STAGES.index(s) > STAGES.index(here)}
+    assert not {m for m in imports(path) if stage_of(m) in later}
+
+
+@pytest.mark.parametrize("core", CORE)
+def test_the_core_imports_no_stage(core: str) -> None:
+    assert not {m for m in imports(SERVICE / core) if stage_of(m) or m == "service.cli"}
+
+
+def test_the_web_imports_nothing_of_seeds_catalog_publisher_or_live() -> None:
+    for path in (SERVICE / "web").glob("*.py"):
+        assert not {m for m in imports(path) if stage_of(m) in ("seed", "catalog", "publish",
+                                                                   "live")}, name_of(path)
+
+
+def test_the_web_app_loads_no_feed_library_watcher_scheduler_or_state() -> None:
+    code = ("import sys, service.web.app, service.web.server; "
+            "print(' '.join(sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=SERVICE.parent).stdout.split()
-    for module in ("seedfile", "seedfolder", "publisher", "catalog", "decoding", "render"):
-        assert f"service.{module}" not in loaded
+                            check=True, cwd=ROOT).stdout.split()
+    assert "flask" in loaded  # the probe works
+    assert not [m for m in loaded if m.startswith(NOT_IN_WEB)]
+
+
+def test_the_top_holds_the_core_and_the_cli_only() -> None:
+    top = sorted(p.name for p in SERVICE.glob("*.py"))
+    assert len(top) <= 10, top
+    packages = sorted(p.name for p in SERVICE.iterdir() if (p / "__init__.py").is_file())
+    assert packages == sorted(STAGES)
+
+
+@pytest.mark.parametrize("path", sorted(SERVICE.rglob("__init__.py")), ids=name_of)
+def test_a_package_init_holds_a_docstring_and_nothing_else(path: Path) -> None:
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    assert len(body) == 1 and isinstance(body[0], ast.Expr)
+    assert isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+
+
+@pytest.mark.parametrize("path", modules(), ids=name_of)
+def test_no_module_is_over_300_lines(path: Path) -> None:
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 300
+
+
+def test_every_package_is_named_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    how = readme.split("## How it works", 1)[1].split("\n## ", 1)[0]
+    for package in STAGES:
+        assert f"`service/{package}/`" in how, package

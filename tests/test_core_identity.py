@@ -12,7 +12,7 @@ from service.identity import (
     tag_key,
     uuid5,
 )
-from service.seedfile import parse_seed
+from service.seed.read import parse_seed
 
 WHEN = datetime(2024, 4, 14, 3, 24, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from service.scheduler import PublishScheduler
-from service.watcher import READY, SETTLE
+from service.live.scheduler import PublishScheduler
+from service.live.watcher import READY, SETTLE
 
 from support.liveserver import wait_for
 

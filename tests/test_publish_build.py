@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from service.config import load_settings
-from service.publisher import Publisher
+from service.publish.publisher import Publisher
 
 from support.sitecheck import assert_valid_feed, assert_valid_site, entry_ids, snapshot
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from service import fanout
-from service.site import SiteWriter
+from service.publish import fanout
+from service.publish.writer import SiteWriter
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -14,9 +14,9 @@ import feedparser
 import pytest
 from lxml import etree
 
-from service.body import body_html
-from service.feeds import render_atom_and_rss
-from service.sitemodel import Feed
+from service.model import Feed
+from service.render.atom_rss import render_atom_and_rss
+from service.render.body import body_html
 
 from support import sitedata
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from lxml import etree
 
-from service.body import body_html
-from service.feeds import render_atom_and_rss
-from service.jsonfeed import render_json
-from service.sitemodel import Feed
+from service.model import Feed
+from service.render.atom_rss import render_atom_and_rss
+from service.render.body import body_html
+from service.render.jsonfeed import render_json
 
 from support import sitedata
 

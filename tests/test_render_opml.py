@@ -8,8 +8,8 @@ from email.utils import parsedate_to_datetime
 
 from lxml import etree
 
-from service.opml import render_opml
-from service.sitemodel import TagSummary
+from service.model import TagSummary
+from service.render.opml import render_opml
 
 from support import sitedata
 

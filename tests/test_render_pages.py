@@ -11,8 +11,8 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from service import pages
-from service.sitemodel import TagRef
+from service.model import TagRef
+from service.render import pages
 
 from support import pagedata as data
 from support.pagedata import BASE, HOSTILE

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from service.problems import SeedError
-from service.seedfile import MAX_HEADLINE, parse_seed, read_seed
+from service.seed.problems import SeedError
+from service.seed.read import MAX_HEADLINE, parse_seed, read_seed
 
 HEADER = "The ferry is back! Transport | Harbour"
 

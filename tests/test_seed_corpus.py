@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.seedfile import read_seed
+from service.seed.read import read_seed
 
 GENERATOR = Path(__file__).resolve().parent.parent / "bench" / "make_corpus.py"
 

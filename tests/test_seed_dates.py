@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from service.dates import parse_release_time
+from service.seed.dates import parse_release_time
 
 UTC8 = timezone(timedelta(hours=8))
 

@@ -5,8 +5,8 @@ import unicodedata
 
 import pytest
 
-from service import decoding
-from service.seedfile import parse_seed
+from service.seed import decoding
+from service.seed.read import parse_seed
 
 CHINESE = ("渡轮今天恢复运营！交通｜港口｜城市\n渡轮今天恢复运营！交通｜港口｜城市\n\n"
            "发布时间：2024年4月14日 03:24\n\n"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from service import decoding
-from service.decoding import BinaryFile
-from service.seedfile import _split_header, _summary, clean
+from service.seed import decoding
+from service.seed.decoding import BinaryFile
+from service.seed.read import _split_header, _summary, clean
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.problems import SeedError
-from service.seedfile import parse_seed
+from service.seed.problems import SeedError
+from service.seed.read import parse_seed
 
 FULL = """---
 title: Lantern festival returns

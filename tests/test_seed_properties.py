@@ -5,8 +5,8 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.problems import SeedError
-from service.seedfile import parse_seed
+from service.seed.problems import SeedError
+from service.seed.read import parse_seed
 
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -4,8 +4,8 @@ import dataclasses
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from service.article import Article
-from service.seedfile import _isprintable, parse_seed
+from service.model import Article
+from service.seed.read import _isprintable, parse_seed
 
 FERRY = "The ferry is back! Transport | Harbour"
 LIBRARY = "Libraries reopen on Monday. Culture | City"

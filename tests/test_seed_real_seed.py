@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.identity import tag_key
-from service.seedfile import read_seed
+from service.seed.read import read_seed
 
 
 @pytest.fixture

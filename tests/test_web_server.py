@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from service.config import load_settings
-from service.feedsfolder import JsonFile
-from service.web import CSP, create_app
+from service.web.app import CSP, create_app
+from service.web.folder import JsonFile
 
 from support import webserver
 from support.webserver import Built, Server
@@ -77,7 +77,7 @@ def test_create_app_starts_no_thread_and_reads_no_file(tmp_path: Path) -> None:
     app = create_app(load_settings({"feeds": str(tmp_path / "not-there-yet")}, {}))
     assert threading.enumerate() == before
     assert not (tmp_path / "not-there-yet").exists()
-    assert app.name == "service.web"
+    assert app.name == "service.web.app"
 
 
 def test_two_apps_in_one_process_count_their_own_requests(tmp_path: Path) -> None:

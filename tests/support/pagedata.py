@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from service.sitemodel import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
+from service.model import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
 
 BASE = "http://localhost:8080"
 

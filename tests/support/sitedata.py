@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 from service.identity import article_id, slugify
-from service.sitemodel import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
+from service.model import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
 
 BASE = "https://news.example.org"
 AWKWARD = """Tom & Jerry <b>not bold</b> "quoted" 'single'"""

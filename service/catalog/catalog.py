@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .article import Article
-from .identity import slugify, tag_key
-from .problems import Problem, warning
+from service.identity import slugify, tag_key
+from service.model import Article
+from service.seed.problems import Problem, warning
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from itertools import repeat
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .article import Article
-from .dates import parse_release_time
-from .decoding import BinaryFile, decode
-from .frontmatter import KNOWN_KEYS, FrontMatterError, key_lines, split_front_matter
-from .identity import article_id, article_ids, tag_key
-from .problems import Problem, error, warning
+from service.identity import article_id, article_ids, tag_key
+from service.model import Article
+from service.seed.dates import parse_release_time
+from service.seed.decoding import BinaryFile, decode
+from service.seed.frontmatter import KNOWN_KEYS, FrontMatterError, key_lines, split_front_matter
+from service.seed.problems import Problem, error, warning
 
 MAX_HEADLINE = 500  # characters; a longer header line is shortened, with a warning
 SUMMARY_LENGTH = 280

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from . import layout
-from .feeds import render_atom_and_rss
-from .jsonfeed import render_json
-from .opml import render_opml
-from .pages import render_article_page, render_index, render_not_found, render_tag_page, stylesheet
-from .sitemodel import Entry, Feed, Site, TagSummary
+from service import layout
+from service.model import Entry, Feed, Site, TagSummary
+from service.render.atom_rss import render_atom_and_rss
+from service.render.jsonfeed import render_json
+from service.render.opml import render_opml
+from service.render.pages import (
+    render_article_page,
+    render_index,
+    render_not_found,
+    render_tag_page,
+    stylesheet,
+)
 
 
 def feed_files(feed: Feed) -> dict[str, bytes]:

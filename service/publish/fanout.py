@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from .site import Changes, SiteWriter
+from service.publish.writer import Changes, SiteWriter
 
 Job = tuple[Any, ...]
 BATCH = 2000  # work per batch, in units of one article page: amortises a round trip

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import layout
+from service import layout
 
 log = logging.getLogger(__name__)
 

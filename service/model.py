@@ -1,13 +1,37 @@
-"""The published site as plain data: what the catalog hands to the renderers.
+"""The values handed between stages, as plain data.
 
-Every URL here is absolute (built from the base URL setting), every datetime is
-aware, and every sequence is already in its final order: renderers only format.
+``Article`` is what the seed reader hands to the catalog. The rest is the published
+site, what the catalog hands to the renderers: every URL absolute (built from the base
+URL setting), every datetime aware, every sequence already in its final order, so
+renderers only format.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
+
+@dataclass(slots=True)
+class Article:
+    """One article as read from a seed file; plain data, no behaviour.
+
+    Treated as immutable; not ``frozen`` only because frozen construction costs
+    2.5x more and the reader builds 40,000 of these a second. The reader passes the
+    fields by position (3x cheaper than by keyword): keep their order.
+    """
+
+    id: str
+    title: str
+    tags: tuple[str, ...]
+    published: datetime | None  # None: first seen by the publisher decides
+    paragraphs: tuple[str, ...]
+    summary: str
+    source: str  # path of the seed file, relative to the seeds folder
+    line: int  # line of the header (or of the front matter's title)
+    markup: str = "text"  # "text" or "markdown"
+    link: str | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)

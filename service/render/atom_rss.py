@@ -13,9 +13,9 @@ import uuid
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from .body import body_html
-from .identity import ARTICLE_NAMESPACE
-from .sitemodel import Entry, Feed
+from service.identity import ARTICLE_NAMESPACE
+from service.model import Entry, Feed
+from service.render.body import body_html
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .seedfolder import settling_for
-from .watcher import QUIET, RESCAN, SETTLE
+from service.live.watcher import QUIET, RESCAN, SETTLE
+from service.seed.folder import settling_for
 
 log = logging.getLogger(__name__)
 

@@ -31,13 +31,14 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import http_date, parse_accept_header, parse_date
 
-from . import layout, pages
-from .config import Settings
-from .feedsfolder import Folder, Opened
-from .metrics import Metrics
-from .routes import Target, resolve
-from .sitemodel import Site
-from .views import site_of
+from service import layout
+from service.catalog.released import site_of
+from service.config import Settings
+from service.model import Site
+from service.render import pages
+from service.web.folder import Folder, Opened
+from service.web.metrics import Metrics
+from service.web.routes import Target, resolve
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from .article import Article
-from .identity import tag_key
-from .problems import Problem
-from .seedfile import SeedFile
+from service.identity import tag_key
+from service.model import Article
+from service.seed.problems import Problem
+from service.seed.read import SeedFile
 
 
 def as_json(results: Sequence[SeedFile]) -> str:

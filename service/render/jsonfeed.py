@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .body import body_html
-from .feeds import entry_id
-from .sitemodel import Entry, Feed
+from service.model import Entry, Feed
+from service.render.atom_rss import entry_id
+from service.render.body import body_html
 
 VERSION = "https://jsonfeed.org/version/1.1"
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import layout
+from service import layout
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree
 
-from .sitemodel import Site, TagSummary
+from service.model import Site, TagSummary
 
 DOCS = "http://opml.org/spec2.opml"
 

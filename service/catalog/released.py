@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from . import layout
-from .article import Article
-from .config import Settings
-from .identity import tag_key
-from .sitemodel import Entry, Feed, Site, TagRef, TagSummary
-from .state import Seen, to_datetime
+from service import layout
+from service.catalog.state import Seen, to_datetime
+from service.config import Settings
+from service.identity import tag_key
+from service.model import Article, Entry, Feed, Site, TagRef, TagSummary
 
 
 def site_of(settings: Settings) -> Site:

@@ -19,9 +19,9 @@ from typing import Any
 
 import jinja2
 
-from .body import body_html
-from .layout import feed_links
-from .sitemodel import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
+from service.layout import feed_links
+from service.model import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
+from service.render.body import body_html
 
 # Not strftime("%b"): its result depends on the process locale, which feedgen
 # switches while it renders RSS.
@@ -106,7 +106,7 @@ def _page_title(site: Site, heading: str) -> str:
 @cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("service", "templates"),
+        loader=jinja2.PackageLoader("service.render", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -218,7 +218,7 @@ def render_not_found(site: Site, what: str) -> bytes:
 
 def stylesheet() -> bytes:
     """The site's one stylesheet, to be served at ``{base_url}/static/style.css``."""
-    return resources.files("service").joinpath("static/style.css").read_bytes()
+    return resources.files("service.render").joinpath("static/style.css").read_bytes()
 
 
 @dataclass(frozen=True)

@@ -25,18 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from . import fanout, layout, render, views
-from .article import Article
-from .catalog import Catalog, assign_slugs
-from .config import Settings
-from .fanout import Job
-from .identity import tag_key
-from .problems import Problem, SeedError
-from .seedfile import read_seed
-from .seedfolder import is_seed_name, scan, settling_for
-from .site import SiteWriter, clean_temp_files
-from .sitemodel import Entry, Feed, TagRef, TagSummary
-from .state import Seen, State, to_datetime
+from service import layout
+from service.catalog import released as views
+from service.catalog.catalog import Catalog, assign_slugs
+from service.catalog.state import Seen, State, to_datetime
+from service.config import Settings
+from service.identity import tag_key
+from service.model import Article, Entry, Feed, TagRef, TagSummary
+from service.publish import fanout
+from service.publish.fanout import Job
+from service.publish.writer import SiteWriter, clean_temp_files
+from service.render import files as render
+from service.seed.folder import is_seed_name, scan, settling_for
+from service.seed.problems import Problem, SeedError
+from service.seed.read import read_seed
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from .seedfolder import is_seed_name
+from service.seed.folder import is_seed_name
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from .sitemodel import Entry
+from service.model import Entry
 
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 

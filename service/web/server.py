@@ -22,8 +22,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 from waitress.task import WSGITask
 
-from .config import Settings
-from .web import create_app
+from service.config import Settings
+from service.web.app import create_app
 
 log = logging.getLogger(__name__)
 

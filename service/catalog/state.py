@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .article import Article
+from service.model import Article
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from . import layout
-from .config import Settings
-from .publisher import PassReport, Publisher
-from .scheduler import PublishScheduler
-from .watcher import QUIET, RESCAN, Watcher
+from service import layout
+from service.config import Settings
+from service.live.scheduler import PublishScheduler
+from service.live.watcher import QUIET, RESCAN, Watcher
+from service.publish.publisher import PassReport, Publisher
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def run_server(settings: Settings) -> None:
     stands at once and rebuilds behind it, in this process (no forking beside the web
     server's threads): readers see no downtime, and every file is replaced atomically.
     """
-    from .server import run_web  # the web side: imported only by the commands that serve
+    from service.web.server import run_web  # the web side: imported only by the commands that serve
 
     startup = Startup(settings)
     try:

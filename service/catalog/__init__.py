@@ -1,0 +1,1 @@
+"""Every article once, what each change touched, and what survives restarts."""

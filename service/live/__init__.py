@@ -1,0 +1,1 @@
+"""Publishing as files change: the watcher and the scheduler."""

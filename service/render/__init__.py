@@ -1,0 +1,1 @@
+"""The model to bytes: Atom and RSS, JSON Feed, OPML, HTML pages."""

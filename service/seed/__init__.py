@@ -1,0 +1,1 @@
+"""Seed files to articles: decoding, dates, the news-dump format, front matter, folder rules."""

@@ -1,0 +1,1 @@
+"""The published folder over HTTP: files, health, status, metrics, the server."""
