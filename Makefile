@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PYTHONUTF8 := 1
 
-.PHONY: help install run test lint bench soak clean
+.PHONY: help install run test lint golden bench soak clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -27,6 +27,10 @@ test: $(STAMP)  ## run the whole test suite
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check service tests bench
+
+golden: $(STAMP)  ## rewrite the fixtures' expected check output and the golden site (review the diff)
+	$(BIN)/python tests/test_seed_fixtures.py
+	$(BIN)/python tests/test_publish_golden.py
 
 bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, live, web
 	$(BIN)/python bench/reader.py
