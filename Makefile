@@ -39,7 +39,7 @@ bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, live, web
 	$(BIN)/python bench/web.py
 
 soak: $(STAMP)  ## 10-minute soak test: load, churn, crashes (not part of make test)
-	$(BIN)/python bench/soak.py
+	$(BIN)/python bench/soak
 
 clean:  ## remove the venv, output and state
 	rm -rf $(VENV) feeds .seedfeeds bench/out

@@ -15,8 +15,15 @@ def corpus(articles: int = 100_000, files: int = 1000, tags: int = 200, seed: in
     folder = ROOT / "bench" / "out" / f"corpus-{articles}-{files}-{tags}-{seed}"
     if not (folder / "seeds").is_dir():
         print(f"generating {articles:,} articles in {files:,} files ...", file=sys.stderr)
-        subprocess.run([sys.executable, str(GENERATOR), str(folder / "seeds"),
-                        "--articles", str(articles), "--files", str(files),
-                        "--tags", str(tags), "--seed", str(seed),
-                        "--truth", str(folder / "truth.jsonl")], check=True)
+        generate(folder / "seeds", articles, files, tags, seed, folder / "truth.jsonl")
     return folder / "seeds"
+
+
+def generate(seeds: Path, articles: int, files: int, tags: int, seed: int,
+             truth: Path | None = None) -> None:
+    """Run make_corpus.py into ``seeds``, the one place that knows its command line;
+    ``truth``: where it also lists what it generated."""
+    subprocess.run([sys.executable, str(GENERATOR), str(seeds),
+                    "--articles", str(articles), "--files", str(files),
+                    "--tags", str(tags), "--seed", str(seed),
+                    *(["--truth", str(truth)] if truth else [])], check=True)

@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from support.processes import free_port  # noqa: E402
+
 NGINX_CONF = HERE.parent / "deploy" / "nginx.conf"
 SEEDFEEDS = str(Path(sys.executable).with_name("seedfeeds"))
 URL_PATH = "/all.atom"
@@ -97,12 +100,6 @@ def build_site(root: Path) -> Path:
     entries = (feeds / "all.atom").read_text(encoding="utf-8").count("<entry>")
     assert entries == 50, f"all.atom has {entries} entries"
     return feeds
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
@@ -175,7 +172,7 @@ def gunicorn(root: Path, feeds: Path) -> AbstractContextManager[Target]:
         sys.exit("gunicorn is not installed (pip install gunicorn)")
     port = free_port()
     (root / "bench_app.py").write_text(
-        "from service.config import load_settings\nfrom service.web import create_app\n"
+        "from service.config import load_settings\nfrom service.web.app import create_app\n"
         "app = create_app(load_settings())\n", encoding="utf-8")
     command = [str(Path(sys.executable).with_name("gunicorn")), "--pythonpath", str(root),
                "-b", f"127.0.0.1:{port}", "-k", "gthread", "-w", "2", "--threads", "4",

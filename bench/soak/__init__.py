@@ -1,0 +1,1 @@
+"""The soak test of `seedfeeds serve`: run it with `python bench/soak`."""
