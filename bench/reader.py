@@ -5,7 +5,7 @@ tags by default) three ways, best of N runs each, in one process:
 
   read + decode     open, read and UTF-8-decode only (the floor)
   regex split       the same plus a plain blank-line regex split (no rules)
-  seedfeeds reader  service.seedfile.read_seed: the whole format, ids included
+  seedfeeds reader  service.seed.read.read_seed: the whole format, ids included
 
 Seconds and MB/s are wall-clock, as always; the CPU columns are the same runs'
 process time, the steadier measure when other work shares the machine.

@@ -2,7 +2,8 @@
 
 An article's id comes from its normalised headline and release time only, so
 moving, renaming or editing the body of its file keeps it, and it never depends
-on the host name or on any state.
+on the host name or on any state. Feed and entry ids are ``urn:uuid:``s of these,
+the same string in Atom, RSS and JSON Feed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import unicodedata
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+
+from service.model import Entry, Feed
 
 # Fixed forever: changing it would change every published entry id.
 ARTICLE_NAMESPACE = uuid.UUID("5eedfeed-0000-5000-8000-000000000001")
@@ -75,3 +78,13 @@ def slugify(name: str) -> str:
     """Lowercase, Unicode letters and digits kept, everything else '-'."""
     slug = _DASHES.sub("-", _NOT_SLUG.sub("-", tag_key(name))).strip("-")
     return slug or "tag"
+
+
+def feed_id(feed: Feed) -> str:
+    """The feed's id: a urn:uuid from its slug, independent of the host name."""
+    return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, 'feed:' + (feed.slug or ''))}"
+
+
+def entry_id(entry: Entry) -> str:
+    """The entry's id, the same string in Atom, RSS and JSON Feed."""
+    return f"urn:uuid:{entry.id}"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from service.model import FeedLinks
+from service.config import Settings
+from service.model import FeedLinks, Site
 
 FORMATS = ("atom", "rss", "json")
 INDEX = "index.html"
@@ -56,3 +57,11 @@ def compressed(path: str) -> bool:
     (100,000 more files would double a cold build)."""
     return not path.startswith("articles/") and path.endswith(
         (".atom", ".rss", ".json", ".opml", ".html")) and path not in (MANIFEST, STATUS)
+
+
+def site_of(settings: Settings) -> Site:
+    """The site-wide facts every page needs, from the settings."""
+    return Site(title=settings.site_title, base_url=settings.base_url,
+                author=settings.feed_author,
+                all_links=feed_links(settings.base_url, None),
+                opml_url=opml_url(settings.base_url))

@@ -18,8 +18,9 @@ from types import FrameType
 from service import layout
 from service.config import Settings
 from service.live.scheduler import PublishScheduler
-from service.live.watcher import QUIET, RESCAN, Watcher
+from service.live.watcher import Watcher
 from service.publish.publisher import PassReport, Publisher
+from service.seed.folder import QUIET, RESCAN
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.live.scheduler import PublishScheduler
-from service.live.watcher import READY, SETTLE
+from service.seed.folder import READY, SETTLE
 
 from support.liveserver import wait_for
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from service.config import load_settings
-from service.web.app import CSP, create_app
+from service.web.app import create_app
 from service.web.folder import JsonFile
+from service.web.http import CSP
 
 from support import webserver
 from support.webserver import Built, Server

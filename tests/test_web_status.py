@@ -13,10 +13,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from service.catalog.released import site_of
 from service.config import load_settings
+from service.layout import site_of
 from service.render import pages
-from service.web.app import status_summary
+from service.web.status import status_summary
 
 from support import webserver
 from support.webserver import Built, Server

@@ -13,14 +13,7 @@ from service import layout
 from service.catalog.state import Seen, to_datetime
 from service.config import Settings
 from service.identity import tag_key
-from service.model import Article, Entry, Feed, Site, TagRef, TagSummary
-
-
-def site_of(settings: Settings) -> Site:
-    return Site(title=settings.site_title, base_url=settings.base_url,
-                author=settings.feed_author,
-                all_links=layout.feed_links(settings.base_url, None),
-                opml_url=layout.opml_url(settings.base_url))
+from service.model import Article, Entry, Feed, TagRef, TagSummary
 
 
 def times_of(article: Article, seen: Seen) -> tuple[datetime, datetime]:

@@ -22,8 +22,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from service.live.watcher import QUIET, RESCAN, SETTLE
-from service.seed.folder import settling_for
+from service.seed.folder import QUIET, RESCAN, SETTLE, settling_for
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,7 @@ class PublishScheduler:
         self._pending: dict[str, str] = {}  # relative path -> READY or SETTLE
         self._rescan = False
         self._draining = False  # a drain runs and will take whatever is pending
+        self._stopping = False  # set by stop(): schedule nothing more
         self.passes = 0
         self._scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1,
@@ -67,8 +67,15 @@ class PublishScheduler:
             self._schedule_release()
 
     def stop(self) -> None:
-        """Stop scheduling; wait for the pass in flight to finish."""
+        """Stop scheduling; wait for the pass in flight to finish.
+
+        The jobs go first, under APScheduler's own lock: a shutdown that begins while
+        its thread is removing a finished date job makes it look for the job among the
+        not-yet-started ones, and it dies of a JobLookupError. Nothing is scheduled after
+        that (``_stopping``), so the shutdown finds no job to race with."""
         if self._scheduler.running:
+            self._stopping = True
+            self._scheduler.remove_all_jobs()
             self._scheduler.shutdown(wait=True)
 
     def notify(self, path: str | None, kind: str) -> None:
@@ -155,7 +162,7 @@ class PublishScheduler:
         return ready, wait
 
     def _schedule_publish(self, delay: float) -> None:
-        if not self._scheduler.running:
+        if self._stopping or not self._scheduler.running:
             return
         run_date = datetime.now(UTC) + timedelta(seconds=max(delay, MIN_DELAY))
         self._add_replacing(self._drain, run_date, "publish", max_instances=DRAIN_INSTANCES)
@@ -176,7 +183,7 @@ class PublishScheduler:
 
     def _schedule_release(self) -> None:
         """A job at the next embargoed article's release time, if any."""
-        if not self._scheduler.running:
+        if self._stopping or not self._scheduler.running:
             return
         when = self._next_release()
         if when is None:

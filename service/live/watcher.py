@@ -35,12 +35,10 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from service.seed.folder import is_seed_name
+from service.seed.folder import READY, RESCAN, SETTLE, is_seed_name
 
 log = logging.getLogger(__name__)
 
-READY, SETTLE, RESCAN = "ready", "settle", "rescan"
-QUIET = 1.0  # seconds a created or modified file must go unchanged before it is read
 Notify = Callable[[str | None, str], None]  # (relative path, or None for all; kind)
 
 _EVENTS = [FileClosedEvent, FileCreatedEvent, FileModifiedEvent, FileMovedEvent,

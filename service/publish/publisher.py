@@ -106,7 +106,7 @@ class Publisher:
         self.settle = settle
         self.state = State(settings.state)
         self.catalog = Catalog()
-        self.site = views.site_of(settings)
+        self.site = layout.site_of(settings)
         self.writer = SiteWriter(settings.feeds)
         self.files: dict[str, _FileState] = {}
         self.entries: dict[str, Entry] = {}  # the visible (released) articles

@@ -8,12 +8,11 @@ every call here sets each value explicitly and in a deliberate order.
 from __future__ import annotations
 
 import threading
-import uuid
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from service.identity import ARTICLE_NAMESPACE
+from service.identity import entry_id, feed_id
 from service.model import Entry, Feed
 from service.render.body import body_html
 
@@ -24,16 +23,6 @@ GENERATOR = "seedfeeds"  # no version or uri: an upgrade must not change every f
 # feedgen formats RSS dates under locale.setlocale(LC_ALL, "C"), which is
 # process-global: two threads rendering RSS at once could restore the wrong locale.
 _RSS_LOCK = threading.Lock()
-
-
-def feed_id(feed: Feed) -> str:
-    """The feed's id: a urn:uuid from its slug, independent of the host name."""
-    return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, 'feed:' + (feed.slug or ''))}"
-
-
-def entry_id(entry: Entry) -> str:
-    """The entry's id, the same string in Atom, RSS and JSON Feed."""
-    return f"urn:uuid:{entry.id}"
 
 
 def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from service.identity import entry_id
 from service.model import Entry, Feed
-from service.render.atom_rss import entry_id
 from service.render.body import body_html
 
 VERSION = "https://jsonfeed.org/version/1.1"

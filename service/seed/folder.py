@@ -1,4 +1,5 @@
-"""Which files in the seeds folder are seed files, and listing them.
+"""Which files in the seeds folder are seed files, which may still be being written,
+and listing them.
 
 Dotfiles and the temp files of editors and downloads are never seeds: they are
 half-written, or about to be renamed over a real seed.
@@ -12,6 +13,12 @@ from pathlib import Path, PurePath
 TEMP_SUFFIXES = (".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".crdownload",
                  ".partial", ".kate-swp", ".bak", "~")
 TEMP_NAMES = frozenset({"4913"})  # vim's probe file
+
+# How a change is to be published: the file is complete (READY), may still be being
+# written (SETTLE: read it once quiet for QUIET seconds), or the folder itself changed
+# (RESCAN). The watcher classifies events into these; the scheduler acts on them.
+READY, SETTLE, RESCAN = "ready", "settle", "rescan"
+QUIET = 1.0  # seconds a created or modified file must go unchanged before it is read
 
 
 def is_seed_name(relative: str | PurePath) -> bool:
