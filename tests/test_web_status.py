@@ -16,6 +16,7 @@ from prometheus_client.samples import Sample
 from service.config import load_settings
 from service.layout import site_of
 from service.render import pages
+from service.render.chart import status_chart
 from service.web.status import status_summary
 
 from support import webserver
@@ -129,7 +130,7 @@ def test_the_status_page_escapes_what_seed_files_put_in_it() -> None:
 
 def test_the_chart_scales_bars_and_dots_into_the_plot_area() -> None:
     history = [{"seconds": s, "files_written": f} for s, f in ((0.2, 10), (1.6, 0), (0.8, 40))]
-    chart = pages.status_chart(history)
+    chart = status_chart(history)
     assert (chart.max_seconds, chart.max_files) == (2.0, 50)
     tallest = max(chart.bars, key=lambda bar: bar.height)
     assert tallest is chart.bars[1]
