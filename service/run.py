@@ -1,5 +1,5 @@
-"""Live publishing: the watcher and the scheduler around one publisher, and the
-process lifecycle of `seedfeeds serve` and `seedfeeds publish`.
+"""How the long-running commands run: `seedfeeds serve` (the publisher and the web in
+one process) and `seedfeeds publish`, from start to signal.
 
 SIGTERM (what Docker sends) and Ctrl-C stop the watcher, let the pass in
 flight finish, and exit; every file is written atomically, so even a kill
@@ -17,68 +17,9 @@ from types import FrameType
 
 from service import layout
 from service.config import Settings
-from service.live.scheduler import PublishScheduler
-from service.live.watcher import Watcher
-from service.publish.publisher import PassReport, Publisher
-from service.seed.folder import QUIET, RESCAN
+from service.live.publishing import LivePublishing, initial_build
 
 log = logging.getLogger(__name__)
-
-
-class LivePublishing:
-    """Publishes every change in the seeds folder as it happens."""
-
-    def __init__(self, settings: Settings, publisher: Publisher) -> None:
-        self.settings = settings
-        self.publisher = publisher
-        self.scheduler = PublishScheduler(
-            self._publish, settings.seeds, debounce=settings.debounce,
-            reconcile=settings.reconcile, health=self._health,
-            next_release=publisher.next_release)
-        self.watcher = (Watcher(settings.seeds, self.scheduler.notify, poll=settings.poll)
-                        if settings.watch else None)
-
-    def _publish(self, paths: set[str] | None) -> PassReport:
-        report = self.publisher.publish(paths)
-        self._settle_later(report)
-        return report
-
-    def _settle_later(self, report: PassReport) -> None:
-        """Files a rescan left half written are published once quiet, even if the
-        watcher saw nothing of them (a missed event, a restart)."""
-        self.scheduler.recheck(report.unsettled)
-
-    def _health(self) -> None:
-        if self.watcher is not None:
-            self.watcher.check()
-
-    def start(self) -> None:
-        self.scheduler.start()
-        if self.watcher is not None:
-            self.watcher.start()
-            # The initial build read the folder before the watcher was watching: a file
-            # written meanwhile (during a restart's build) sent no event to anyone. One
-            # rescan now publishes it, instead of the periodic reconcile minutes later.
-            self.scheduler.notify(None, RESCAN)
-        else:
-            log.info("watching is off: the reconcile every %g s publishes changes",
-                     self.settings.reconcile)
-
-    def stop(self) -> None:
-        """Stop watching, finish the pass in flight, close the state."""
-        if self.watcher is not None:
-            self.watcher.stop()
-        self.scheduler.stop()
-        self.publisher.close()
-        log.info("publisher stopped")
-
-
-def initial_build(settings: Settings) -> Publisher:
-    """A publisher that has published the whole folder once, but for files still being
-    written: the rescan that follows the start of watching finds those."""
-    publisher = Publisher(settings, settle=QUIET)
-    publisher.publish(None)
-    return publisher
 
 
 def on_stop_signals(stop: Callable[[], None]) -> None:
@@ -116,7 +57,7 @@ def run_server(settings: Settings) -> None:
     stands at once and rebuilds behind it, in this process (no forking beside the web
     server's threads): readers see no downtime, and every file is replaced atomically.
     """
-    from service.web.server import run_web  # the web side: imported only by the commands that serve
+    from service.web.server import run_web  # imported only by the commands that serve
 
     startup = Startup(settings)
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.config import Settings, load_settings
-from service.run import LivePublishing, initial_build
+from service.live.publishing import LivePublishing, initial_build
 
 from support.liveserver import wait_for
 from support.sitecheck import assert_valid_feed
