@@ -12,7 +12,8 @@ import logging
 from service.config import Settings
 from service.live.scheduler import PublishScheduler
 from service.live.watcher import Watcher
-from service.publish.publisher import PassReport, Publisher
+from service.publish.publisher import Publisher
+from service.publish.status import PassReport
 from service.seed.folder import QUIET, RESCAN
 
 log = logging.getLogger(__name__)

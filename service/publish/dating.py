@@ -1,0 +1,93 @@
+"""Dating and embargo: when each article was published and last updated, and which
+articles are out.
+
+An article is dated by its release time, or by when the publisher first saw it (kept
+in the state, so a restart keeps the date); an edit moves its ``updated``. One whose
+release time is still ahead is withheld and touches nothing: its tags appear nowhere
+before it is out, and the scheduler releases it at that time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from service.catalog import released as views
+from service.catalog.catalog import Catalog, assign_slugs
+from service.catalog.state import Seen, State
+from service.identity import tag_key
+from service.model import Entry, TagRef
+
+
+class Releases:
+    """The released articles as entries, with their sort keys, and the embargoed ones."""
+
+    def __init__(self, catalog: Catalog, state: State, base_url: str) -> None:
+        self.catalog, self.state, self.base_url = catalog, state, base_url
+        self.entries: dict[str, Entry] = {}  # the visible (released) articles
+        self.order_keys: dict[str, tuple[float, str]] = {}  # id -> views.order(entry)
+        self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
+        self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
+
+    def next_release(self) -> datetime | None:
+        """When the next embargoed article is due, if any."""
+        return min(self.embargoed.values(), default=None)
+
+    def remember(self, changed: Iterable[str], now: float) -> None:
+        """First sightings and edits into the state: they date the articles."""
+        updates = {}
+        for article_id in changed:
+            digest = self.catalog.hashes.get(article_id)
+            if digest is None:
+                continue
+            old = self.state.articles.get(article_id)
+            if old is None:
+                updates[article_id] = Seen(int(now), digest, None)
+            elif old.content_hash != digest:
+                updates[article_id] = Seen(old.first_seen, digest, int(now))
+        self.state.remember_articles(updates)
+
+    def due(self, now: float) -> set[str]:
+        """Embargoed articles whose release time has come."""
+        return {i for i, when in self.embargoed.items() if when.timestamp() <= now}
+
+    def renamed(self, key: str) -> None:
+        """A tag's display name changed: entries must name it anew."""
+        self._refs.pop(key, None)
+
+    def refresh(self, dirty: set[str], now: float) -> set[str]:
+        """Rebuild the entries of dirty articles; return the tag keys they touch.
+
+        An article whose release time is still ahead is withheld (embargoed) and
+        touches nothing: its tags appear nowhere before it is out."""
+        tags: set[str] = set()
+        released = []
+        for article_id in dirty:
+            old = self.entries.pop(article_id, None)
+            self.order_keys.pop(article_id, None)
+            self.embargoed.pop(article_id, None)
+            if old is not None:
+                tags.update(tag_key(tag.name) for tag in old.tags)
+            article = self.catalog.articles.get(article_id)
+            if article is None:
+                continue
+            published, updated = views.times_of(article, self.state.articles[article_id])
+            stamp = published.timestamp()
+            if stamp > now:
+                self.embargoed[article_id] = published
+            else:
+                released.append((article, published, updated, stamp))
+        keys = {tag_key(name) for article, *_ in released for name in article.tags}
+        tags |= keys
+        self.state.claim_slugs(assign_slugs(
+            sorted(keys - self.state.slugs.keys()), self.catalog.names, self.state.slugs))
+        refs = self._refs
+        for key in keys - refs.keys():
+            refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
+        base_url = self.base_url
+        for article, published, updated, stamp in released:
+            entry = views.entry_of(article, published, updated, views.tag_refs(article, refs),
+                                   base_url)
+            self.entries[article.id] = entry
+            self.order_keys[article.id] = views.order(entry, stamp)
+        return tags
