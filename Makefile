@@ -25,8 +25,9 @@ run: $(STAMP)  ## serve the sample seeds on http://localhost:8080
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff on everything, mypy on service/
 	$(BIN)/ruff check service tests bench
+	$(BIN)/mypy service
 
 golden: $(STAMP)  ## rewrite the fixtures' expected check output and the golden site (review the diff)
 	$(BIN)/python tests/test_seed_fixtures.py

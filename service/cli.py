@@ -83,7 +83,7 @@ def check(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> None:
 
 def _expand(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     """Files as given; folders as the seed files inside them."""
-    out = []
+    out: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
             out.extend((path / name, (path / name).as_posix()) for name in scan(path))

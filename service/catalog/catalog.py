@@ -73,8 +73,8 @@ class Catalog:
             after = self._chosen(article_id)
             if before is after:
                 continue
-            digest = content_hash(after) if after is not None else None
-            if before is not None and digest == self.hashes[article_id]:
+            digest = content_hash(after) if after is not None else ""
+            if before is not None and after is not None and digest == self.hashes[article_id]:
                 self.articles[article_id] = after  # moved or renamed file: same content
                 continue
             changed.add(article_id)
@@ -92,7 +92,7 @@ class Catalog:
 
     def duplicates(self) -> list[Problem]:
         """A warning for each copy of an article that is not the published one."""
-        out = []
+        out: list[Problem] = []
         for article_id in sorted(self._shared):
             copies = self._copies.get(article_id, {})
             if len(copies) > 1:

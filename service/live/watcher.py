@@ -33,6 +33,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from service.seed.folder import READY, RESCAN, SETTLE, is_seed_name
@@ -88,7 +89,7 @@ class Watcher:
         self.notify = notify
         self.poll = poll
         self.poll_interval = poll_interval
-        self.observer: Observer | PollingObserver | None = None
+        self.observer: BaseObserver | None = None
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

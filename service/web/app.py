@@ -17,6 +17,7 @@ import json
 import logging
 
 from flask import Flask, Response, request
+from flask.typing import ResponseReturnValue
 
 from service.config import Settings
 from service.layout import site_of
@@ -117,7 +118,7 @@ class _Operations:
         response.headers["Cache-Control"] = "no-cache"
         return response
 
-    def refuse(self, error: HTTPException) -> Response:
+    def refuse(self, error: HTTPException) -> ResponseReturnValue:
         """404 gets the page; other refusals (405, 400) a short text and their headers."""
         if error.code == 404:
             return self.not_found()

@@ -17,9 +17,9 @@ import time
 from types import FrameType
 from typing import Any
 
-import waitress
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
+from waitress.server import create_server as waitress_server
 from waitress.task import WSGITask
 
 from service.config import Settings
@@ -45,7 +45,7 @@ def run_web(settings: Settings) -> None:
 def create_server(app: Any, settings: Settings) -> Any:
     """A bound, not yet running waitress server for ``app`` (port 0 picks a free port)."""
     sockets: dict[int, Any] = {}
-    server = waitress.create_server(
+    server = waitress_server(
         app, map=sockets, host=settings.host, port=settings.port, threads=THREADS,
         ident="seedfeeds",  # the Server header names no version
         channel_timeout=60, send_bytes=SEND_BYTES)
@@ -113,7 +113,9 @@ class _KeepAliveTask(WSGITask):
             self._bodiless = False
 
     def set_close_on_finish(self) -> None:
-        if self._bodiless and self.request.headers.get("CONNECTION", "").lower() != "close":
+        # The stubs type Task.request as an Error; a WSGITask's is the parsed request.
+        headers = self.request.headers  # type: ignore[attr-defined]
+        if self._bodiless and headers.get("CONNECTION", "").lower() != "close":
             return
         super().set_close_on_finish()
 

@@ -12,8 +12,9 @@ from typing import Any
 
 def status_summary(raw: dict[str, Any]) -> dict[str, Any]:
     """/status: counts, errors with path and line, and the last publish, from status.json."""
-    last = raw.get("last_pass") if isinstance(raw.get("last_pass"), dict) else {}
-    history = raw.get("history") if isinstance(raw.get("history"), list) else []
+    last_pass, rows = raw.get("last_pass"), raw.get("history")
+    last: dict[str, Any] = last_pass if isinstance(last_pass, dict) else {}
+    history: list[Any] = rows if isinstance(rows, list) else []
     return {
         **{key: last.get(key) for key in ("files", "articles", "tags", "embargoed")},
         "errors": _problems(raw.get("errors")),
