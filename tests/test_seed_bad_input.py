@@ -5,7 +5,8 @@ import os
 import pytest
 
 from service.seed.problems import SeedError
-from service.seed.read import MAX_HEADLINE, parse_seed, read_seed
+from service.seed.read import parse_seed, read_seed
+from service.seed.text import MAX_HEADLINE
 
 HEADER = "The ferry is back! Transport | Harbour"
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from service.seed import decoding
 from service.seed.decoding import BinaryFile
-from service.seed.read import _split_header, _summary, clean
+from service.seed.header import split_header_with
+from service.seed.text import clean, summary_of
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -63,7 +64,7 @@ def test_a_plain_header_splits_the_same_by_the_short_way(header):
     if "  " in header or not header.isprintable():
         header = clean(header)  # single spaces, and most often printable
     assume(header.isprintable())
-    assert _split_header(header, True) == _split_header(header, False)
+    assert split_header_with(header, True) == split_header_with(header, False)
 
 
 @SETTINGS
@@ -71,9 +72,9 @@ def test_a_plain_header_splits_the_same_by_the_short_way(header):
 def test_the_summary_of_printable_text_is_the_same_by_the_short_way(text, padding):
     paragraph = clean(text.replace("\n", " ")) + " word" * (padding // 5)
     assume(paragraph.isprintable())  # (clean() keeps unassigned characters, for one)
-    assert _summary([paragraph], True) == _summary([paragraph], False)
+    assert summary_of([paragraph], True) == summary_of([paragraph], False)
 
 
 @pytest.mark.parametrize("paragraphs", [[], [""], ["x" * 400], ["a " * 200], ["中文" * 200]])
 def test_the_summary_edge_cases_agree_both_ways(paragraphs):
-    assert _summary(paragraphs, True) == _summary(paragraphs, False)
+    assert summary_of(paragraphs, True) == summary_of(paragraphs, False)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.seed.read import split_header
+from service.seed.header import split_header
 
 
 @pytest.mark.parametrize(("header", "headline", "tags"), [

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from service.model import Article
-from service.seed.read import _isprintable, parse_seed
+from service.seed.read import parse_seed
+from service.seed.text import is_printable
 
 FERRY = "The ferry is back! Transport | Harbour"
 LIBRARY = "Libraries reopen on Monday. Culture | City"
@@ -206,4 +207,4 @@ def test_articles_are_made_by_position_in_the_order_of_their_fields():
 
 def test_the_fast_printable_check_agrees_with_str_isprintable():
     samples = [chr(c) for c in range(256)] + ["", "plain text", "tab\there", "é", "\u3000"]
-    assert [_isprintable(text) for text in samples] == [text.isprintable() for text in samples]
+    assert [is_printable(text) for text in samples] == [text.isprintable() for text in samples]
