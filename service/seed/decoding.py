@@ -164,9 +164,9 @@ def _decode(data: bytes) -> tuple[str, str]:
         if data.startswith(bom):
             return codec, data[len(bom):].decode(codec, "replace")
     if b"\x00" in data:
-        codec = _utf16_by_nul_pattern(data)
-        if codec is not None:
-            return codec, data.decode(codec, "replace")
+        utf16 = _utf16_by_nul_pattern(data)
+        if utf16 is not None:
+            return utf16, data.decode(utf16, "replace")
         if data.count(0) > max(1, len(data) * NUL_SHARE):
             raise BinaryFile("binary data, not text (NUL bytes)",
                              data.count(b"\n", 0, data.index(b"\x00")) + 1)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import cast
 
 from service.identity import tag_key
 from service.seed.text import clean, is_printable
 
-_SEPARATOR = re.compile("[|｜]")
 _SENTENCE_END = ".!?。！？"
 _SENTENCE_MARK = re.compile("[.!?。！？]")
 
@@ -42,6 +42,7 @@ def split_header_with(header: str, plain: bool) -> tuple[str, tuple[str, ...]]:
         found = found[j:]
     else:
         j = 0
+    tagged = cast("list[tuple[str, str]]", found)  # right of the last None: tags only
     segment = parts[j].rstrip()
     # The glued tag starts after the last sentence end, or else after the last space.
     # (A few backward searches for one character each are faster than a regex, and
@@ -70,13 +71,13 @@ def split_header_with(header: str, plain: bool) -> tuple[str, tuple[str, ...]]:
     if not (glued and headline):
         headline = clean(header[:sum(map(len, parts[:j + 1])) + j].rstrip().rstrip("|｜"))
         glued = ""
-    by_key = dict(found)
-    if len(by_key) == len(found) and "" not in by_key and (
+    by_key = dict(tagged)
+    if len(by_key) == len(tagged) and "" not in by_key and (
             not glued or tag_key(glued) not in by_key):
         # The common case: no empty tag, no two of one identity. (An empty tag's key is
         # empty; a tag whose key alone is empty takes the general way, to the same result.)
         return headline, ((glued, *by_key.values()) if glued else tuple(by_key.values()))
-    tags = [tag for _, tag in found]
+    tags = [tag for _, tag in tagged]
     return headline, unique_tags([glued, *tags] if glued else tags)
 
 
