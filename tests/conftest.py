@@ -45,6 +45,7 @@ def write(seeds: Path) -> Callable[[str, str | bytes], Path]:
 from collections.abc import Iterator  # noqa: E402  (appended below the lead's fixtures)
 
 from support import webserver  # noqa: E402
+from support.processes import Server  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +55,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> webserver.Built:
 
 
 @pytest.fixture(scope="session")
-def web(built_site: webserver.Built) -> Iterator[webserver.Server]:
+def web(built_site: webserver.Built) -> Iterator[Server]:
     """`seedfeeds web` serving built_site for the whole session, with --max-age 123."""
     with webserver.running(built_site.feeds, built_site.port, "--base-url",
                            built_site.base_url, "--max-age", "123") as server:

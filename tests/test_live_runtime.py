@@ -10,8 +10,8 @@ import pytest
 from service.config import Settings, load_settings
 from service.live.publishing import LivePublishing, initial_build
 
-from support.liveserver import wait_for
 from support.sitecheck import assert_valid_feed
+from support.waiting import wait_for
 
 FERRY = ("The ferry is back! Transport | Harbour\n"
          "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")

@@ -13,7 +13,7 @@ import pytest
 from service.live.scheduler import PublishScheduler
 from service.seed.folder import READY, SETTLE
 
-from support.liveserver import wait_for
+from support.waiting import wait_for
 
 
 def test_changes_during_a_pass_are_published_after_it_with_no_skipped_job_warning(

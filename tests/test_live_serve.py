@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from support.liveserver import SEEDFEEDS, LiveServer, wait_for
-from support.processes import free_port
+from support.liveserver import LiveServer
+from support.processes import SEEDFEEDS, free_port
 from support.sitecheck import assert_valid_site
+from support.waiting import wait_for
 
 FERRY = ("The ferry is back! Transport | Harbour\n"
          "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")
@@ -223,7 +224,7 @@ def published_then_stopped_then_changed(root: Path) -> bytes:
     with LiveServer(root) as server:
         (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
         wait_for(lambda: server.titles("/tags/harbour.atom"), 10)
-        served = server.get("/tags/harbour.atom")
+        served = server.body("/tags/harbour.atom")
         assert server.stop(signal.SIGTERM) == 0
     (root / "seeds" / "big.txt").write_text(
         "".join(article(n, body="Some words. " * 20) for n in range(10_000)), "utf-8")
@@ -233,13 +234,13 @@ def published_then_stopped_then_changed(root: Path) -> bytes:
 def test_a_restart_serves_what_was_published_while_it_rebuilds(tmp_path):
     before = published_then_stopped_then_changed(tmp_path)
     with LiveServer(tmp_path) as again:
-        served = again.get("/tags/harbour.atom")  # at once, while the rebuild runs
+        served = again.body("/tags/harbour.atom")  # at once, while the rebuild runs
         assert again.status()["last_pass"]["articles"] == 1, "the rebuild was already done"
         assert served == before
         wait_for(lambda: again.status()["last_pass"]["articles"] == 10_001, 60,
                  "the rebuild did not finish")
         assert len(again.titles("/tags/bulk.atom")) == 50  # the newest of 10,000
-        assert "serving the site as published while the first pass rebuilds" in again.logs()
+        assert "serving the site as published while the first pass rebuilds" in again.log_text()
 
 
 def test_sigterm_during_a_restarts_rebuild_finishes_it_and_exits_cleanly(tmp_path):
@@ -247,7 +248,7 @@ def test_sigterm_during_a_restarts_rebuild_finishes_it_and_exits_cleanly(tmp_pat
     with LiveServer(tmp_path) as again:
         assert again.status()["last_pass"]["articles"] == 1, "the rebuild was already done"
         assert again.stop(signal.SIGTERM, timeout=60) == 0
-        assert "waiting for the first publish pass to finish" in again.logs()
+        assert "waiting for the first publish pass to finish" in again.log_text()
         assert again.status()["last_pass"]["articles"] == 10_001
         assert not list(again.feeds.rglob("*.tmp"))
         assert assert_valid_site(again.feeds) > 0
@@ -267,11 +268,11 @@ def test_a_restart_whose_first_pass_fails_stops_instead_of_serving_stale_feeds(t
 
 def test_a_first_start_builds_before_it_serves(server):
     assert (server.feeds / "index.json").is_file()
-    assert "while the first pass rebuilds" not in server.logs()
+    assert "while the first pass rebuilds" not in server.log_text()
 
 
 def test_sigterm_finishes_cleanly(server):
     (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     wait_for(lambda: server.titles(), 10)
     assert server.stop(signal.SIGTERM) == 0
-    assert "publisher stopped" in server.logs()
+    assert "publisher stopped" in server.log_text()

@@ -14,7 +14,7 @@ from service.render.atom_rss import render_atom_and_rss
 from service.render.body import body_html
 from service.render.jsonfeed import render_json
 
-from support import sitedata
+from support import samples
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -24,11 +24,11 @@ def document(feed: Feed) -> dict[str, Any]:
 
 
 def test_version_is_json_feed_1_1() -> None:
-    assert document(sitedata.feed())["version"] == "https://jsonfeed.org/version/1.1"
+    assert document(samples.feed())["version"] == "https://jsonfeed.org/version/1.1"
 
 
 def test_top_level_fields_describe_the_feed() -> None:
-    feed = sitedata.feed()
+    feed = samples.feed()
     top = {key: value for key, value in document(feed).items() if key != "items"}
     assert top == {
         "version": "https://jsonfeed.org/version/1.1",
@@ -41,7 +41,7 @@ def test_top_level_fields_describe_the_feed() -> None:
 
 
 def test_item_ids_are_the_atom_ids_in_feed_order() -> None:
-    feed = sitedata.feed()
+    feed = samples.feed()
     atom_ids = [node.text for node in etree.fromstring(render_atom_and_rss(feed)[0]).iterfind(
         "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id")]
     assert [item["id"] for item in document(feed)["items"]] == atom_ids
@@ -49,7 +49,7 @@ def test_item_ids_are_the_atom_ids_in_feed_order() -> None:
 
 
 def test_item_carries_the_entry_fields() -> None:
-    feed = sitedata.feed()
+    feed = samples.feed()
     entry = feed.entries[0]
     assert document(feed)["items"][0] == {
         "id": f"urn:uuid:{entry.id}",
@@ -66,12 +66,12 @@ def test_item_carries_the_entry_fields() -> None:
 
 
 def test_optional_item_fields_are_left_out_when_empty() -> None:
-    bare = document(sitedata.feed())["items"][3]
+    bare = document(samples.feed())["items"][3]
     assert not {"external_url", "summary", "tags", "authors"} & bare.keys()
 
 
 def test_dates_are_rfc_3339_with_their_offset() -> None:
-    feed = sitedata.feed()
+    feed = samples.feed()
     for item, entry in zip(document(feed)["items"], feed.entries, strict=True):
         assert RFC3339.match(item["date_published"]), item["date_published"]
         assert RFC3339.match(item["date_modified"]), item["date_modified"]
@@ -81,27 +81,27 @@ def test_dates_are_rfc_3339_with_their_offset() -> None:
 
 
 def test_markup_characters_and_chinese_round_trip() -> None:
-    feed = sitedata.feed()
+    feed = samples.feed()
     items = document(feed)["items"]
     assert [item["title"] for item in items] == [entry.title for entry in feed.entries]
-    assert items[0]["tags"][0] == sitedata.AWKWARD
+    assert items[0]["tags"][0] == samples.AWKWARD
 
 
 def test_non_ascii_text_is_written_as_utf_8_not_escaped() -> None:
-    data = render_json(sitedata.feed())
-    assert sitedata.CHINESE.encode("utf-8") in data
+    data = render_json(samples.feed())
+    assert samples.CHINESE.encode("utf-8") in data
     assert b"\\u" not in data
 
 
 def test_markdown_entry_content_is_rendered_html() -> None:
-    markdown = sitedata.sample_entries()[2]
-    item = document(sitedata.feed((markdown,)))["items"][0]
+    markdown = samples.sample_entries()[2]
+    item = document(samples.feed((markdown,)))["items"][0]
     assert "<em>emphasis</em>" in item["content_html"]
 
 
 def test_empty_feed_has_an_empty_item_list() -> None:
-    assert document(sitedata.empty_feed())["items"] == []
+    assert document(samples.feed(()))["items"] == []
 
 
 def test_rendering_twice_gives_identical_bytes() -> None:
-    assert render_json(sitedata.feed()) == render_json(sitedata.feed())
+    assert render_json(samples.feed()) == render_json(samples.feed())

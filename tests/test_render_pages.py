@@ -14,53 +14,61 @@ from lxml import etree
 from service.model import TagRef
 from service.render import pages
 
-from support import pagedata as data
-from support.pagedata import BASE, HOSTILE
+from support import samples
+from support.samples import BASE, HOSTILE
 
 # Elements that never have an end tag (WHATWG "void elements").
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
         "source", "track", "wbr"}
 
 
+# The index's tags: one of them with a single article and one with a Chinese name.
+TAGS = (samples.tag_summary("Harbour", 12), samples.tag_summary("Transport", 1),
+        samples.tag_summary("港口", 3))
+
+
 def index_page() -> bytes:
-    entries = (data.entry(1), data.entry(2, title="Night market returns"))
-    return pages.render_index(data.site(), data.tag_summaries(),
-                              data.feed(None, "Harbour Town News", entries))
+    entries = (samples.entry(), samples.entry("Night market returns"))
+    return pages.render_index(samples.site(), TAGS, samples.feed(entries))
 
 
 def tag_page() -> bytes:
-    return pages.render_tag_page(data.site(), data.feed("harbour", "Harbour", (data.entry(),)))
+    return pages.render_tag_page(samples.site(),
+                                 samples.feed((samples.entry(),), slug="harbour", title="Harbour"))
 
 
 def empty_tag_page() -> bytes:
-    return pages.render_tag_page(data.site(), data.feed("transport", "Transport", ()))
+    return pages.render_tag_page(samples.site(),
+                                 samples.feed((), slug="transport", title="Transport"))
 
 
 def article_page() -> bytes:
-    return pages.render_article_page(data.site(), data.entry())
+    return pages.render_article_page(samples.site(), samples.entry())
 
 
 def not_found_page() -> bytes:
-    return pages.render_not_found(data.site(), "/tags/nothing-here/")
+    return pages.render_not_found(samples.site(), "/tags/nothing-here/")
 
 
 def hostile_index() -> bytes:
-    site = data.site(HOSTILE)
-    tag = data.tag_summary(HOSTILE, "hostile", 1)
-    return pages.render_index(site, (tag,), data.feed(None, HOSTILE, (data.hostile_entry(),)))
+    site = samples.site(HOSTILE)
+    tag = samples.tag_summary(HOSTILE, slug="hostile")
+    return pages.render_index(site, (tag,),
+                              samples.feed((samples.hostile_entry(),), title=HOSTILE))
 
 
 def hostile_tag_page() -> bytes:
-    return pages.render_tag_page(data.site(HOSTILE),
-                                 data.feed("hostile", HOSTILE, (data.hostile_entry(),)))
+    return pages.render_tag_page(samples.site(HOSTILE),
+                                 samples.feed((samples.hostile_entry(),), slug="hostile",
+                                              title=HOSTILE))
 
 
 def hostile_article() -> bytes:
-    return pages.render_article_page(data.site(HOSTILE), data.hostile_entry())
+    return pages.render_article_page(samples.site(HOSTILE), samples.hostile_entry())
 
 
 def hostile_not_found() -> bytes:
-    return pages.render_not_found(data.site(HOSTILE), HOSTILE)
+    return pages.render_not_found(samples.site(HOSTILE), HOSTILE)
 
 
 PAGES: dict[str, Callable[[], bytes]] = {
@@ -252,11 +260,11 @@ def test_index_shows_when_each_tag_was_last_updated() -> None:
 
 def test_index_links_the_newest_articles_to_their_pages() -> None:
     links = hrefs(index_page())
-    assert {data.entry(1).url, data.entry(2).url} <= links
+    assert {samples.entry().url, samples.entry("Night market returns").url} <= links
 
 
 def test_index_without_tags_or_articles_says_so() -> None:
-    page = pages.render_index(data.site(), (), data.feed(None, "Harbour Town News", ()))
+    page = pages.render_index(samples.site(), (), samples.feed(()))
     assert "No tags yet" in visible_text(page)
     assert "No articles right now" in visible_text(page)
 
@@ -279,9 +287,9 @@ def test_tag_page_offers_its_feed_addresses_to_copy() -> None:
 def test_tag_page_lists_each_entry_with_link_date_and_summary() -> None:
     page = tag_page()
     text = visible_text(page)
-    assert data.entry().url in hrefs(page)
+    assert samples.entry().url in hrefs(page)
     assert "14 Apr 2024, 03:24 UTC" in text
-    assert data.entry().summary in text
+    assert samples.entry().summary in text
 
 
 def test_tag_page_links_each_entry_tag_to_its_tag_page() -> None:
@@ -309,12 +317,12 @@ def test_empty_tag_page_still_links_its_feeds() -> None:
 
 def test_article_page_shows_each_body_paragraph() -> None:
     paragraphs = [p.text_content() for p in parse(article_page()).find_class("article__body")[0]]
-    assert paragraphs == list(data.entry().paragraphs)
+    assert paragraphs == list(samples.entry().paragraphs)
 
 
 def test_article_page_renders_a_markdown_body() -> None:
-    entry = data.entry(markup="markdown", paragraphs=("Ferries run **daily**.",))
-    body = parse(pages.render_article_page(data.site(), entry)).find_class("article__body")[0]
+    entry = samples.entry(markup="markdown", paragraphs=("Ferries run **daily**.",))
+    body = parse(pages.render_article_page(samples.site(), entry)).find_class("article__body")[0]
     assert body.find(".//strong").text == "daily"
 
 
@@ -324,7 +332,7 @@ def test_article_page_links_its_tags_to_their_pages() -> None:
 
 def test_article_page_shows_headline_published_date_and_author() -> None:
     text = visible_text(article_page())
-    assert data.entry().title in text
+    assert samples.entry().title in text
     assert "Published 14 Apr 2024, 03:24 UTC" in text
     assert "By Mei Lin" in text
 
@@ -334,14 +342,14 @@ def test_article_page_omits_updated_when_it_equals_published() -> None:
 
 
 def test_article_page_shows_updated_when_it_differs() -> None:
-    entry = data.entry(updated=data.PUBLISHED + timedelta(hours=6))
-    text = visible_text(pages.render_article_page(data.site(), entry))
+    entry = samples.entry(updated=samples.PUBLISHED + timedelta(hours=6))
+    text = visible_text(pages.render_article_page(samples.site(), entry))
     assert "Updated 14 Apr 2024, 09:24 UTC" in text
 
 
 def test_article_page_without_author_or_tags_omits_them() -> None:
-    entry = data.entry(author=None, tags=())
-    page = pages.render_article_page(data.site(), entry)
+    entry = samples.entry(author=None, tags=())
+    page = pages.render_article_page(samples.site(), entry)
     assert "By " not in visible_text(page)
     assert parse(page).find_class("tag-chips") == []
 
@@ -353,20 +361,21 @@ def test_article_page_links_the_original_and_the_index() -> None:
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,x", None])
 def test_article_page_offers_no_original_link_unless_it_is_a_web_address(
         link: str | None) -> None:
-    page = pages.render_article_page(data.site(), data.entry(link=link))
+    page = pages.render_article_page(samples.site(), samples.entry(link=link))
     assert "Read the original" not in visible_text(page)
 
 
 def test_article_page_tag_link_is_built_from_the_tag_slug() -> None:
-    entry = data.entry(tags=(TagRef("Chinese Fleet", "chinese-fleet"),))
-    assert f"{BASE}/tags/chinese-fleet/" in hrefs(pages.render_article_page(data.site(), entry))
+    entry = samples.entry(tags=(TagRef("Chinese Fleet", "chinese-fleet"),))
+    page = pages.render_article_page(samples.site(), entry)
+    assert f"{BASE}/tags/chinese-fleet/" in hrefs(page)
 
 
 # Not found page
 
 
 def test_not_found_page_shows_the_requested_path_escaped() -> None:
-    page = pages.render_not_found(data.site(), "/tags/<b>x</b>&y/")
+    page = pages.render_not_found(samples.site(), "/tags/<b>x</b>&y/")
     assert b"<b>x" not in page
     assert b"/tags/&lt;b&gt;x&lt;/b&gt;&amp;y/" in page
 
@@ -384,7 +393,7 @@ def test_not_found_page_explains_what_is_missing() -> None:
 
 @pytest.mark.parametrize(("value", "shown"), [
     (datetime(2024, 4, 14, 3, 24, tzinfo=UTC), "14 Apr 2024, 03:24 UTC"),
-    (datetime(2024, 4, 14, 11, 24, tzinfo=data.BEIJING), "14 Apr 2024, 11:24 UTC+08:00"),
+    (datetime(2024, 4, 14, 11, 24, tzinfo=samples.SHANGHAI), "14 Apr 2024, 11:24 UTC+08:00"),
     (datetime(2023, 12, 1, 0, 5, tzinfo=timezone(-timedelta(hours=3, minutes=30))),
      "1 Dec 2023, 00:05 UTC-03:30"),
 ])

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from support.webserver import Built, Server
+from support.processes import Server
+from support.webserver import Built
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

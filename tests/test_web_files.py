@@ -10,7 +10,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
 
-from support.webserver import Built, Server
+from support.processes import Server
+from support.webserver import Built
 
 HTML = "text/html; charset=utf-8"
 # (URL, file under feeds/, media type): every kind of published address.

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from support import webserver
-from support.webserver import SECRET, Built, Server, raw_status
+from support.client import raw_status
+from support.processes import Server
+from support.webserver import SECRET, Built
 
 ARTICLE = "00000000-0000-5000-8000-000000000000"  # well-formed, never published
 LEAKS = (SECRET, b"SQLite format 3", b'"version": 1', b'"last_pass"', b"root:x:0:0")

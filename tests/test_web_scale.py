@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from support.liveserver import wait_for
 from support.processes import free_port
+from support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDFEEDS = [sys.executable, "-m", "service"]

@@ -19,7 +19,8 @@ from service.web.folder import JsonFile
 from service.web.http import CSP
 
 from support import webserver
-from support.webserver import Built, Server
+from support.processes import Server
+from support.webserver import Built
 
 
 def test_the_server_logs_where_it_listens(web: Server) -> None:

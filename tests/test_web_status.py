@@ -20,7 +20,8 @@ from service.render.chart import status_chart
 from service.web.status import status_summary
 
 from support import webserver
-from support.webserver import Built, Server
+from support.processes import Server
+from support.webserver import Built
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

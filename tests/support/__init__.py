@@ -1,1 +1,2 @@
-"""What the tests share: server harnesses, sample sites, feed checks."""
+"""What the tests share, one of each: server processes, HTTP clients, waiting, sample sites,
+feed checks."""
