@@ -19,7 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 ENV_PREFIX = "SEEDFEEDS_"
 
 
-class SettingError(ValueError):
+class StartupError(Exception):
+    """Something found at start-up that makes a command unable to run (a path of the
+    wrong kind, a lock held by another process, a port in use). The CLI prints the
+    message as one line and exits 2: it must say what is wrong and what to do."""
+
+
+class SettingError(StartupError, ValueError):
     """A setting's value is unusable; the message names the flag and variable."""
 
 
