@@ -14,6 +14,7 @@ import click
 
 from service.config import BY_NAME, SettingError, Settings, load_settings
 from service.publish.publisher import Publisher
+from service.publish.status import PassFailed
 from service.run import run_publisher, run_server
 from service.seed import report as checkreport
 from service.seed.folder import scan
@@ -121,6 +122,9 @@ def build(**flags: Any) -> None:
     try:
         with _ProgressBar() as progress:
             report = publisher.publish(None, progress=progress)
+    except PassFailed as exc:
+        click.echo(f"seedfeeds build: {exc}; {settings.feeds} is as it was before", err=True)
+        sys.exit(1)
     finally:
         publisher.close()
     errors, _warnings = publisher.problems()

@@ -7,13 +7,14 @@ rescan that follows the start of watching publishes what changed meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from service.config import Settings
 from service.live.scheduler import PublishScheduler
 from service.live.watcher import Watcher
 from service.publish.publisher import Publisher
-from service.publish.status import PassReport
+from service.publish.status import PassFailed, PassReport
 from service.seed.folder import QUIET, RESCAN
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ class LivePublishing:
         self.scheduler = PublishScheduler(
             self._publish, settings.seeds, debounce=settings.debounce,
             reconcile=settings.reconcile, health=self._health,
-            next_release=publisher.next_release)
+            next_release=publisher.next_release, retry_in=publisher.retry_in)
         self.watcher = (Watcher(settings.seeds, self.scheduler.notify, poll=settings.poll)
                         if settings.watch else None)
 
@@ -69,7 +70,9 @@ class LivePublishing:
 
 def initial_build(settings: Settings) -> Publisher:
     """A publisher that has published the whole folder once, but for files still being
-    written: the rescan that follows the start of watching finds those."""
+    written: the rescan that follows the start of watching finds those. If that pass
+    fails, the publisher is returned all the same: live publishing retries it."""
     publisher = Publisher(settings, settle=QUIET)
-    publisher.publish(None)
+    with contextlib.suppress(PassFailed):  # logged by the publisher, retried when live
+        publisher.publish(None)
     return publisher

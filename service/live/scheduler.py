@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from service.publish.status import PassFailed
 from service.seed.folder import QUIET, RESCAN, SETTLE, settling_for
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,14 @@ class PublishScheduler:
     def __init__(self, publish: Publish, seeds: str | os.PathLike[str], *, debounce: float,
                  reconcile: float, settle: float = QUIET,
                  health: Callable[[], object] | None = None,
-                 next_release: Callable[[], datetime | None] = lambda: None) -> None:
+                 next_release: Callable[[], datetime | None] = lambda: None,
+                 retry_in: Callable[[], float | None] = lambda: None) -> None:
         self._publish = publish
         self._seeds = os.fspath(seeds)
         self.debounce, self.reconcile, self.settle = debounce, reconcile, settle
         self._health = health
         self._next_release = next_release
+        self._retry_in = retry_in
         self._lock = threading.Lock()  # guards the pending changes
         self._pass = threading.Lock()  # one publish pass at a time, whichever job
         self._pending: dict[str, str] = {}  # relative path -> READY or SETTLE
@@ -65,6 +68,7 @@ class PublishScheduler:
         self._scheduler.start()
         with self._pass:
             self._schedule_release()
+            self._schedule_retry()
 
     def stop(self) -> None:
         """Stop scheduling; wait for the pass in flight to finish.
@@ -137,10 +141,16 @@ class PublishScheduler:
         with self._pass:
             try:
                 self._publish(paths)
+            except PassFailed:
+                pass  # the publisher has said why, and when it wants to be retried
             except Exception:
-                log.exception("publish pass failed; the next change or reconcile retries")
+                log.exception("publish pass failed")
             self.passes += 1
             self._schedule_release()  # under the pass lock: the publisher is not shared
+            self._schedule_retry()
+
+    def _retry(self) -> None:
+        self._run(None)  # a failed pass is redone whole: the publisher starts afresh
 
     # --- helpers ------------------------------------------------------------
 
@@ -180,6 +190,17 @@ class PublishScheduler:
             except JobLookupError:
                 if attempt:
                     raise
+
+    def _schedule_retry(self) -> None:
+        """A job to redo a failed pass, as soon as the publisher asks (with backoff)."""
+        if self._stopping or not self._scheduler.running:
+            return
+        delay = self._retry_in()
+        if delay is None:
+            with contextlib.suppress(JobLookupError):
+                self._scheduler.remove_job("retry")
+            return
+        self._add_replacing(self._retry, datetime.now(UTC) + timedelta(seconds=delay), "retry")
 
     def _schedule_release(self) -> None:
         """A job at the next embargoed article's release time, if any."""

@@ -32,7 +32,7 @@ from service.publish.dating import Releases
 from service.publish.fanout import Job
 from service.publish.plan import JOB_WEIGHT, Planner
 from service.publish.sources import Progress, Sources
-from service.publish.status import PassReport, StatusLog
+from service.publish.status import Failure, PassFailed, PassReport, StatusLog
 from service.publish.writer import SiteWriter, clean_temp_files
 from service.render import files as render
 from service.seed.problems import Problem
@@ -49,29 +49,77 @@ class Publisher:
                  settle: float = 0.0) -> None:
         self.settings = settings
         self.clock = clock
+        self.settle = settle
         self.state = State(settings.state)
-        self.catalog = Catalog()
         self.site = layout.site_of(settings)
         self.writer = SiteWriter(settings.feeds)
-        self.sources = Sources(settings, self.state, self.catalog, settle)
-        self.releases = Releases(self.catalog, self.state, settings.base_url)
-        self.planner = Planner(settings, self.catalog, self.state, self.releases)
         self.status = StatusLog(settings.feeds / layout.STATUS)
-        self.passes = 0
+        self.failure: Failure | None = None
+        self.passes = 0  # passes that succeeded
+        self._start_afresh()
         left = clean_temp_files(settings.feeds)
         if left:
             log.info("removed %d temp files left by an interrupted pass", left)
 
+    def _start_afresh(self) -> None:
+        """What a pass builds up in memory, empty: the next pass reads and renders
+        everything, as the first pass of a process does, comparing with what is on disk
+        (the writer and the state only ever record what is done)."""
+        self.catalog = Catalog()
+        self.sources = Sources(self.settings, self.state, self.catalog, self.settle)
+        self.releases = Releases(self.catalog, self.state, self.settings.base_url)
+        self.planner = Planner(self.settings, self.catalog, self.state, self.releases)
+        self._afresh = True
+
     def publish(self, paths: Iterable[str] | None = None,
                 progress: Progress | None = None) -> PassReport:
-        """Publish changes: ``paths`` relative to the seeds folder, or None for all."""
+        """Publish changes: ``paths`` relative to the seeds folder, or None for all.
+
+        A pass is a transaction over its outputs: if any step fails, what the pass had
+        built in memory is dropped, the failure goes to status.json, and ``PassFailed``
+        is raised; the next pass (``retry_in`` says when) starts afresh, so nothing the
+        failed pass left undone is taken as done."""
         started, now = time.perf_counter(), self.clock()
-        cold = self.passes == 0
-        with _collector_paused() if cold else contextlib.nullcontext():
-            report = self._publish(paths, progress, started, now, cold)
+        if paths is None and not self._afresh and not self.writer.intact():
+            log.warning("the published site in %s is damaged or gone: rebuilding it",
+                        self.settings.feeds)
+            self._start_afresh()
+        cold = self._afresh
+        try:
+            with _collector_paused() if cold else contextlib.nullcontext():
+                report = self._publish(paths, progress, started, now, cold)
+        except Exception as exc:
+            raise self._failed(exc, now) from exc
+        self.status.committed()
+        if self.failure is not None:
+            log.info("publishing works again, after %d failed attempts",
+                     self.failure.attempts)
+        self.failure, self._afresh = None, False
         self.passes += 1
         log.info("publish pass: %s", report.line())
         return report
+
+    def retry_in(self) -> float | None:
+        """Seconds until a failed pass should be tried again; None while passes succeed."""
+        return None if self.failure is None else self.failure.retry_in()
+
+    def _failed(self, exc: Exception, now: float) -> PassFailed:
+        """Drop the failed pass's work, record the failure, say so once in full."""
+        self._start_afresh()
+        self.writer.take_changes()
+        error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+        first = self.failure is None
+        since = now if self.failure is None else self.failure.since
+        attempts = 1 if self.failure is None else self.failure.attempts + 1
+        self.failure = Failure(since, now, attempts, error)
+        log.error("publish pass failed (attempt %d): %s; the site stays as it was, retrying "
+                  "in %g s", attempts, error, self.failure.retry_in(), exc_info=first)
+        try:
+            self.writer.write_status(self.status.failing(self.failure))
+        except OSError as status_error:
+            log.warning("could not write the failure into status.json either: %s",
+                        status_error)
+        return PassFailed(error)
 
     def _publish(self, paths: Iterable[str] | None, progress: Progress | None,
                  started: float, now: float, cold: bool) -> PassReport:

@@ -8,13 +8,15 @@ publisher; history and counters are read back at start, so a restart resets neit
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from service.seed.problems import Problem
 
 HISTORY = 50  # publish passes kept in status.json, for the status page's chart
+RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds before retrying a failed pass: doubling, capped
 
 
 @dataclass(frozen=True)
@@ -44,23 +46,76 @@ class PassReport:
                 f"files, removed {self.files_removed}, in {self.seconds:.2f} s")
 
 
+class PassFailed(Exception):
+    """A publish pass did not complete; the published site is as it was before it."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Passes failing in a row: since when, how often, the last error. A failed pass is
+    retried on its own, sooner at first and then at most every ``RETRY_MAX`` seconds,
+    so a full disk or a locked state heals by itself once the cause is gone."""
+
+    since: float  # epoch seconds of the first failed attempt
+    last: float  # epoch seconds of the latest one
+    attempts: int
+    error: str  # one line
+
+    def retry_in(self) -> float:
+        return min(RETRY_MAX, RETRY_FIRST * 2 ** min(self.attempts - 1, 16))
+
+    def to_json(self) -> dict[str, object]:
+        return {"since": _iso(self.since), "attempts": self.attempts, "error": self.error,
+                "next_retry": _iso(self.last + self.retry_in())}
+
+
 class StatusLog:
-    """The passes so far: the last ``HISTORY`` of them and every duration, as status.json."""
+    """The passes so far: the last ``HISTORY`` of them and every duration, as status.json.
+
+    It keeps the last successful pass's status, so that while passes fail status.json
+    still describes the site as published, with the failure beside it. A pass is added
+    only once its status.json is on disk (``record``, then ``committed``)."""
 
     def __init__(self, path: Path) -> None:
         previous = _load_status(path)
         self.history: list[dict[str, object]] = previous.get("history", [])[-HISTORY:]
         self.durations = Histogram.from_json(previous.get("publish_seconds"))
+        self.last: dict[str, Any] = {key: previous[key] for key in (
+            "last_pass", "errors", "warnings") if key in previous}
+        self._pending: tuple[list[dict[str, object]], Histogram, dict[str, Any]] | None = None
 
     def record(self, report: PassReport, errors: list[Problem],
                warnings: list[Problem]) -> bytes:
-        """Add a pass; the new status.json."""
-        self.history = [*self.history, _history_row(report)][-HISTORY:]
-        self.durations.observe(report.seconds)
-        status = {"last_pass": asdict(report), "errors": [p.to_json() for p in errors],
-                  "warnings": [p.to_json() for p in warnings], "history": self.history,
-                  "publish_seconds": self.durations.to_json()}
-        return json.dumps(status, ensure_ascii=False, separators=(",", ":")).encode()
+        """The status.json of a pass that succeeded, to be written, then ``committed``."""
+        history = [*self.history, _history_row(report)][-HISTORY:]
+        durations = replace(self.durations, buckets=list(self.durations.buckets))
+        durations.observe(report.seconds)
+        last = {"last_pass": asdict(report), "errors": [p.to_json() for p in errors],
+                "warnings": [p.to_json() for p in warnings]}
+        self._pending = history, durations, last
+        return _encode({**last, "history": history, "publish_seconds": durations.to_json(),
+                        "failing": None})
+
+    def committed(self) -> None:
+        """The status.json from ``record`` is on disk: the pass counts."""
+        if self._pending is not None:
+            self.history, self.durations, self.last = self._pending
+            self._pending = None
+
+    def failing(self, failure: Failure) -> bytes:
+        """status.json while passes fail: the site as last published, and the failure."""
+        self._pending = None
+        return _encode({**self.last, "history": self.history,
+                        "publish_seconds": self.durations.to_json(),
+                        "failing": failure.to_json()})
+
+
+def _encode(status: dict[str, Any]) -> bytes:
+    return json.dumps(status, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
 def _history_row(report: PassReport) -> dict[str, object]:

@@ -108,18 +108,37 @@ class SiteWriter:
         return True
 
     def remove(self, path: str) -> None:
-        """Remove a published file (and its .gz sibling), if it exists."""
+        """Remove a published file (and its .gz sibling), if it exists. Forgotten only
+        once it is gone: a file that cannot be removed stays listed, and is tried again."""
         for name in (path, f"{path}.gz"):
-            existed = self.manifest.pop(name, None) is not None or name in self.article_pages
-            self.article_pages.discard(name)
             try:
                 os.unlink(self._prefix + name)
                 existed = True
             except FileNotFoundError:
-                pass
+                existed = False
+            existed = self.manifest.pop(name, None) is not None or existed
+            existed = name in self.article_pages or existed
+            self.article_pages.discard(name)
             if existed:
                 self._manifest_changed = True
                 self.changes.count.removed += name == path
+
+    def intact(self) -> bool:
+        """Every file this writer published is still there, at its size: False after
+        ``rm -rf feeds/``, a restore of an old copy or a damaged disk, which the next
+        pass then rebuilds. A stat per listed file and one listing of the article pages."""
+        if not os.path.isfile(self._prefix + layout.MANIFEST) and self.manifest:
+            return False
+        for path, record in self.manifest.items():
+            if not _has_size(self._prefix + path, record.size):
+                return False
+        if not self.article_pages:
+            return True
+        try:
+            present = set(os.listdir(self._prefix + "articles"))
+        except OSError:
+            return False
+        return all(page[9:] in present for page in self.article_pages)
 
     def files(self) -> set[str]:
         """Every file this writer knows it has published, .gz siblings excluded."""
