@@ -247,9 +247,12 @@ def wrk(url: str, headers: dict[str, str], duration: int,
 
 
 def latency_ms(text: str) -> float:
-    """wrk prints 812.00us, 1.52ms or 1.02s."""
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    """wrk prints 812.00us, 1.52ms, 1.02s or 1.50m."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if found is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    number, unit = found.groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 # --- the report --------------------------------------------------------------------
