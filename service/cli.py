@@ -123,7 +123,8 @@ def build(**flags: Any) -> None:
         with _ProgressBar() as progress:
             report = publisher.publish(None, progress=progress)
     except PassFailed as exc:
-        click.echo(f"seedfeeds build: {exc}; {settings.feeds} is as it was before", err=True)
+        click.echo(f"seedfeeds build: the publish pass failed: {exc}; {settings.feeds} is as "
+                   "it was before", err=True)
         sys.exit(1)
     finally:
         publisher.close()

@@ -142,7 +142,8 @@ class PublishScheduler:
             try:
                 self._publish(paths)
             except PassFailed:
-                pass  # the publisher has said why, and when it wants to be retried
+                delay = self._retry_in()  # the publisher has said why
+                log.info("retrying the failed pass in %g s", delay or 0)
             except Exception:
                 log.exception("publish pass failed")
             self.passes += 1

@@ -112,8 +112,10 @@ class Publisher:
         since = now if self.failure is None else self.failure.since
         attempts = 1 if self.failure is None else self.failure.attempts + 1
         self.failure = Failure(since, now, attempts, error)
-        log.error("publish pass failed (attempt %d): %s; the site stays as it was, retrying "
-                  "in %g s", attempts, error, self.failure.retry_in(), exc_info=first)
+        # A disk or permission fault explains itself; anything else may be a bug: its
+        # traceback, once.
+        log.error("publish pass failed (attempt %d): %s; the site stays as it was",
+                  attempts, error, exc_info=first and not isinstance(exc, OSError))
         try:
             self.writer.write_status(self.status.failing(self.failure))
         except OSError as status_error:
