@@ -7,26 +7,37 @@ parse (so that a restart does not unpublish them). Nothing here is needed to
 compute an id: deleting the file changes no id, only the dates of undated
 articles, the order of slug claims and what a broken file keeps published.
 
-A missing or unreadable database is rebuilt, with a warning, never a crash.
+So the state is precious: it is never replaced because it cannot be used right now.
+A path that is no SQLite file, or a read-only, foreign or newer state, is refused at
+start-up (``StartupError``), untouched. A state another process holds locked (a backup,
+an ``sqlite3`` shell) is waited for, then the write fails with ``StateBusy`` (a
+``StateError``, from ``statefile``) and its pass is retried; memory changes only after a
+commit. Only a file SQLite itself reports as corrupt is set aside, copied with its
+``-wal`` and ``-shm``, and a fresh one started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from service.catalog import statefile
+from service.config import Settings
 from service.model import Article
 
 log = logging.getLogger(__name__)
 
+BUSY_TIMEOUT = 5.0  # seconds an operation waits for another process's lock on the state
+
 SCHEMA_VERSION = 1
+TABLES = ("meta", "articles", "tags", "kept")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -55,95 +66,197 @@ class Seen(NamedTuple):
     changed: float | None
 
 
+def open_state(settings: Settings, busy_timeout: float = BUSY_TIMEOUT) -> State:
+    """The state of these settings, once ``statefile.check_state`` accepts its path."""
+    statefile.check_state(settings)
+    return State(settings.state, busy_timeout)
+
+
 class State:
     """The publisher's memory; one writer (the publisher) at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path
+        self.busy_timeout = busy_timeout
         self.warnings: list[str] = []
+        statefile.check_kind(path)
         self._db = self._open()
-        self.articles: dict[str, Seen] = self._load_articles()
-        self.slugs: dict[str, str] = dict(self._db.execute("SELECT key, slug FROM tags"))
-        self.emptied: dict[str, float] = dict(self._db.execute(
-            "SELECT key, emptied FROM tags WHERE emptied IS NOT NULL"))
-        self.kept: set[str] = {path for (path,) in self._db.execute("SELECT path FROM kept")}
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            return self._connect()
-        except sqlite3.DatabaseError as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            message = (f"state database {self.path} is unreadable ({exc}); moved it to "
-                       f"{aside.name} and starting afresh: undated articles will be dated now")
-            log.warning(message)
-            self.warnings.append(message)
-            self.path.replace(aside)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            return self._connect()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise statefile.refusal(self.path, f"cannot be created ({exc.strerror})",
+                                    "name a file in a folder this user can write") from None
+        new = False
+        for _ in range(2):  # a second time only when loading found damage the check missed
+            damage = self._damage()
+            if damage is not None:
+                self._set_aside(damage)
+                new = True
+            db = self._connect()
+            damage = self._prepared(db)
+            if damage is None:
+                return db
+            db.close()
+        raise statefile.refusal(self.path, f"is corrupt ({damage}) "
+                                + ("even when new" if new else "though SQLite's quick check "
+                                   "passes it"), "move it away, and check the disk it is on")
+
+    def _damage(self) -> str | None:
+        """What SQLite's quick_check finds wrong with the file (None: sound, or empty).
+        Read-only: closing a read-only connection checkpoints nothing, so the -wal stays
+        as it was found, to be copied aside with the rest."""
+        if not self.path.exists() or not self.path.stat().st_size:
+            return None
+        try:
+            db = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True,
+                                 timeout=self.busy_timeout)
+        except sqlite3.Error:
+            return None  # the read-write open says what is wrong
+        try:
+            report = [" ".join(str(row[0]).split()) for row in db.execute("PRAGMA quick_check")]
+        except sqlite3.Error as exc:
+            if statefile.is_corruption(exc):
+                return str(exc)
+            if statefile.is_busy(exc):
+                raise statefile.startup_error(self.path, exc, self.busy_timeout) from exc
+            return None  # a hot journal a reader cannot roll back: the read-write open will
+        finally:
+            db.close()
+        if report == ["ok"]:
+            return None
+        return report[0] + (f" and {len(report) - 1} more" if report[1:] else "")
+
+    def _set_aside(self, damage: str) -> None:
+        """Copy the corrupt state aside, then leave an empty file to start afresh in."""
+        aside = statefile.copy_aside(self.path)
+        statefile.start_afresh(self.path)
+        message = (f"state database {self.path} is corrupt ({damage}); copied it, with its "
+                   f"-wal and -shm if any, to {aside.name} and started afresh: undated "
+                   "articles will be dated now")
+        log.warning(message)
+        self.warnings.append(message)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
+            return sqlite3.connect(self.path, timeout=self.busy_timeout,
+                                   isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise statefile.startup_error(self.path, exc, self.busy_timeout) from exc
+
+    def _prepared(self, db: sqlite3.Connection) -> str | None:
+        """Upgrade and load the database; what SQLite finds corrupt on the way, if
+        anything. Any refusal closes ``db``."""
+        try:
+            tables = {name for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            self._check_schema(db, tables)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            db.execute("SELECT count(*) FROM articles").fetchone()
-        except sqlite3.DatabaseError:
+            if not set(TABLES) <= tables or not db.execute(
+                    "SELECT 1 FROM meta WHERE key = 'schema'").fetchone():
+                db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO meta "
+                                 f"VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;")
+            self._load(db)
+        except sqlite3.Error as exc:
+            if statefile.is_corruption(exc):
+                return str(exc)
+            db.close()
+            raise statefile.startup_error(self.path, exc, self.busy_timeout) from exc
+        except BaseException:
             db.close()
             raise
-        return db
+        return None
 
-    def _load_articles(self) -> dict[str, Seen]:
-        rows = self._db.execute("SELECT id, first_seen, content_hash, changed FROM articles")
-        return {row[0]: Seen(row[1], row[2], row[3]) for row in rows}
+    def _check_schema(self, db: sqlite3.Connection, tables: set[str]) -> None:
+        if tables and not tables & set(TABLES):
+            raise statefile.refusal(self.path, "is another program's SQLite database "
+                                    f"(tables {', '.join(sorted(tables)[:5])})",
+                                    "name a file of its own for seedfeeds")
+        if "meta" not in tables:
+            return
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = str(row[0]) if row else str(SCHEMA_VERSION)
+        if not version.isdigit() or int(version) > SCHEMA_VERSION:
+            raise statefile.refusal(self.path, f"was written by a newer seedfeeds (schema "
+                                    f"{version}; this one knows up to {SCHEMA_VERSION})",
+                                    "upgrade seedfeeds, or name another file")
+
+    def _load(self, db: sqlite3.Connection) -> None:
+        rows = db.execute("SELECT id, first_seen, content_hash, changed FROM articles")
+        self.articles: dict[str, Seen] = {row[0]: Seen(row[1], row[2], row[3]) for row in rows}
+        self.slugs: dict[str, str] = dict(db.execute("SELECT key, slug FROM tags"))
+        self.emptied: dict[str, float] = dict(db.execute(
+            "SELECT key, emptied FROM tags WHERE emptied IS NOT NULL"))
+        self.kept: set[str] = {path for (path,) in db.execute("SELECT path FROM kept")}
+
+    @contextlib.contextmanager
+    def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """One transaction, rolled back on any error; SQLite's errors become StateError."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise statefile.pass_error(self.path, exc, self.busy_timeout, doing) from exc
 
     def remember_articles(self, seen: dict[str, Seen]) -> None:
         """Store new or changed article records (one transaction)."""
         if not seen:
             return
-        self.articles.update(seen)
-        with self._transaction():
-            self._db.executemany(
+        with self._writing("record articles") as db:
+            db.executemany(
                 "INSERT INTO articles VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "content_hash = excluded.content_hash, changed = excluded.changed",
                 [(key, s.first_seen, s.content_hash, s.changed) for key, s in seen.items()])
+        self.articles.update(seen)
 
     def claim_slugs(self, claims: dict[str, str]) -> None:
         """Record slugs given to new tags; they are never given to another tag."""
         if not claims:
             return
+        with self._writing("record tag slugs") as db:
+            db.executemany("INSERT INTO tags (key, slug) VALUES (?, ?)", claims.items())
         self.slugs.update(claims)
-        with self._transaction():
-            self._db.executemany("INSERT INTO tags (key, slug) VALUES (?, ?)", claims.items())
 
     def mark_emptied(self, emptied: dict[str, float | None]) -> None:
         """Record when tags lost their last article (None: it has articles again)."""
         if not emptied:
             return
+        with self._writing("record emptied tags") as db:
+            db.executemany("UPDATE tags SET emptied = ? WHERE key = ?",
+                           [(when, key) for key, when in emptied.items()])
         for key, when in emptied.items():
             if when is None:
                 self.emptied.pop(key, None)
             else:
                 self.emptied[key] = when
-        with self._transaction():
-            self._db.executemany("UPDATE tags SET emptied = ? WHERE key = ?",
-                                 [(when, key) for key, when in emptied.items()])
 
     def keep(self, path: str, articles: Sequence[Article]) -> None:
         """Remember the last good articles of a file that now fails to parse."""
         data = json.dumps([_article_row(a) for a in articles], ensure_ascii=False)
+        with self._writing("keep the last good articles of a file") as db:
+            db.execute("INSERT OR REPLACE INTO kept VALUES (?, ?)", (path, data))
         self.kept.add(path)
-        with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO kept VALUES (?, ?)", (path, data))
 
     def kept_articles(self, path: str) -> tuple[Article, ...]:
         """What ``keep`` remembered of ``path`` (nothing if it did not, or if unreadable)."""
         if path not in self.kept:
             return ()
-        row = self._db.execute("SELECT articles FROM kept WHERE path = ?", (path,)).fetchone()
+        try:
+            row = self._db.execute("SELECT articles FROM kept WHERE path = ?",
+                                   (path,)).fetchone()
+        except sqlite3.Error as exc:
+            raise statefile.pass_error(self.path, exc, self.busy_timeout,
+                                       "read the last good articles of a file") from exc
         try:
             return tuple(_article_of(fields) for fields in json.loads(row[0]))
         except (TypeError, ValueError, KeyError) as exc:
@@ -155,26 +268,12 @@ class State:
         gone = [path for path in paths if path in self.kept]
         if not gone:
             return
+        with self._writing("forget kept articles") as db:
+            db.executemany("DELETE FROM kept WHERE path = ?", [(p,) for p in gone])
         self.kept.difference_update(gone)
-        with self._transaction():
-            self._db.executemany("DELETE FROM kept WHERE path = ?", [(p,) for p in gone])
 
     def close(self) -> None:
         self._db.close()
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.db.execute("ROLLBACK" if kind else "COMMIT")
 
 
 def _article_row(article: Article) -> dict[str, Any]:
