@@ -17,8 +17,8 @@ from service.publish.publisher import Publisher
 from service.publish.status import PassFailed
 from service.run import run_publisher, run_server
 from service.seed import report as checkreport
-from service.seed.folder import scan
-from service.seed.problems import Problem, SeedError
+from service.seed.folder import cannot_read, require_folder, walk
+from service.seed.problems import Problem, SeedError, shown
 from service.seed.read import SeedFile, read_seed
 
 
@@ -67,11 +67,13 @@ def check(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> None:
     cannot be read or parsed, 0 otherwise.
     """
     settings = settings_from(flags)
-    results, errors = read_all(_expand(paths), settings)
+    files, listed = _expand(paths)
+    results, errors = read_all(files, settings)
+    errors += [problem for problem in listed if problem.severity == "error"]
     for seed in results:
         for problem in seed.warnings:
             click.echo(str(problem), err=True)
-    for problem in errors:
+    for problem in [*errors, *(p for p in listed if p.severity != "error")]:
         click.echo(str(problem), err=True)
     if as_json:
         click.echo(checkreport.as_json(results))
@@ -82,15 +84,24 @@ def check(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> None:
     sys.exit(1 if errors else 0)
 
 
-def _expand(paths: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Files as given; folders as the seed files inside them."""
+def _expand(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """Files as given; folders as the seed files inside them, and what in them is not
+    read (a folder that cannot be listed, a link out of it, a FIFO)."""
     out: list[tuple[Path, str]] = []
+    problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            out.extend((path / name, (path / name).as_posix()) for name in scan(path))
+            prefix = "" if path == Path(".") else f"{path.as_posix().rstrip('/')}/"
+            try:
+                listing = walk(path, prefix)
+            except OSError as exc:
+                problems.append(Problem(str(path), None, cannot_read(exc)))
+                continue
+            out.extend((path / name, prefix + name) for name in listing.files)
+            problems.extend(listing.problems)
         else:
             out.append((path, str(path)))
-    return out
+    return out, problems
 
 
 def read_all(files: list[tuple[Path, str]],
@@ -98,7 +109,7 @@ def read_all(files: list[tuple[Path, str]],
     results, errors = [], []
     for path, name in files:
         try:
-            results.append(read_seed(path, name, timezone=settings.timezone,
+            results.append(read_seed(path, shown(name), timezone=settings.timezone,
                                      max_size=settings.max_file_size))
         except SeedError as exc:
             errors.append(exc.problem)
@@ -117,6 +128,7 @@ def build(**flags: Any) -> None:
     files are published all the same).
     """
     settings = settings_from(flags)
+    require_folder(settings.seeds)
     configure_logging(quiet=True)
     publisher = Publisher(settings)
     try:

@@ -11,12 +11,21 @@ health check restarts a dead observer. What an event means:
   event follows and makes it ready at once; a file moved in from outside the
   folder, and every change seen by the polling observer, settles.
 - a folder created, moved or deleted: rescan everything (``RESCAN``).
+
+The folder is watched where it really is: through a symlinked seeds/ inotify sees
+nothing. watchdog stops watching a folder that is deleted, moved away or unmounted,
+so the health check also compares the folder with the one watched (a symlink may
+point elsewhere, a share may be mounted again) and starts over, with a rescan, once
+the folder is back. At the inotify limits (watches or instances per user) it watches
+by polling instead, and says so.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +45,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from service.config import BY_NAME
 from service.seed.folder import READY, RESCAN, SETTLE, is_seed_name
 
 log = logging.getLogger(__name__)
@@ -46,9 +56,12 @@ _EVENTS = [FileClosedEvent, FileCreatedEvent, FileModifiedEvent, FileMovedEvent,
            FileDeletedEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
 
 
+Where = tuple[str, int, int]  # a folder watched: (real path, device, inode)
+
+
 class _Handler(FileSystemEventHandler):
-    def __init__(self, root: Path, notify: Notify) -> None:
-        self.root = os.path.realpath(root)
+    def __init__(self, root: str, notify: Notify) -> None:
+        self.root = root  # the real path watched: events are named under it
         self.notify = notify
 
     def dispatch(self, event: FileSystemEvent) -> None:
@@ -87,36 +100,91 @@ class Watcher:
                  poll_interval: float = 1.0) -> None:
         self.root = root
         self.notify = notify
-        self.poll = poll
+        self.poll = poll  # also set once the inotify limits leave no other way
         self.poll_interval = poll_interval
         self.observer: BaseObserver | None = None
+        self._watching: Where | None = None
+        self._missing = False
 
     def start(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Watch the folder; if it is missing, say so (``check`` watches it once back)."""
+        where = _where(self.root)
+        if where is None:
+            self._missing = True
+            log.error("the seeds folder %s is missing; watching it once it is there",
+                      self.root)
+            return
+        try:
+            self._observe(where)
+        except OSError as exc:
+            if self.poll or exc.errno not in (errno.ENOSPC, errno.EMFILE):
+                raise
+            log.error("cannot watch %s with OS events: %s; polling it instead. Raise the "
+                      "limit (sysctl fs.inotify.max_user_watches=524288, or "
+                      "fs.inotify.max_user_instances), or set %s=true to poll on purpose",
+                      self.root, exc.strerror, BY_NAME["poll"].env)
+            self.poll = True
+            self._observe(where)
+
+    def _observe(self, where: Where) -> None:
         observer = (PollingObserver(timeout=self.poll_interval) if self.poll else Observer())
-        observer.schedule(_Handler(self.root, self.notify), str(self.root), recursive=True,
+        observer.schedule(_Handler(where[0], self.notify), where[0], recursive=True,
                           event_filter=_EVENTS)
         observer.daemon = True
         observer.start()
-        self.observer = observer
+        self.observer, self._watching = observer, where
         log.info("watching %s (%s)", self.root, "polling" if self.poll else "OS events")
 
     def check(self) -> bool:
-        """Restart the observer if its thread died; True if it was healthy."""
-        if self.observer is not None and self.observer.is_alive():
+        """Watch again if the observer stopped, or if the folder is no longer the one
+        watched (gone, back, or a symlink now pointing elsewhere); True if all was well.
+        Each change is followed by a rescan: the pass reports a missing folder, and
+        publishes what changed while nothing watched."""
+        where = _where(self.root)
+        if where is not None and where == self._watching and self._alive():
             return True
-        log.error("the watcher of %s had stopped; restarting it and rescanning", self.root)
+        if where is None:
+            if not self._missing:
+                self._missing = True
+                log.error("the seeds folder %s is gone; its articles stay published, and "
+                          "watching resumes when it is back", self.root)
+                self.stop()
+                self.notify(None, RESCAN)
+            return False
+        if self._missing:
+            log.info("the seeds folder %s is back: watching it again, and rescanning",
+                     self.root)
+        else:
+            log.error("the watcher of %s had stopped; restarting it and rescanning", self.root)
+        self._missing = False
         self.stop()
         try:
             self.start()
-        except OSError as exc:  # e.g. the inotify watch limit: retried at the next check
+        except OSError as exc:  # retried at the next check; the reconcile rescans meanwhile
             log.error("cannot watch %s: %s", self.root, exc)
         self.notify(None, RESCAN)
         return False
 
+    def _alive(self) -> bool:
+        """The observer's thread and every emitter's (watchdog 7 keeps the observer
+        alive when the emitter of a deleted folder stops)."""
+        observer = self.observer
+        return (observer is not None and observer.is_alive() and bool(observer.emitters)
+                and all(emitter.is_alive() for emitter in observer.emitters))
+
     def stop(self) -> None:
-        observer, self.observer = self.observer, None
+        observer, self.observer, self._watching = self.observer, None, None
         if observer is not None:
             observer.stop()
             if observer.is_alive():
                 observer.join(timeout=5)
+
+
+def _where(root: Path) -> Where | None:
+    """The folder ``root`` is now (where a symlink leads), or None if it is no folder."""
+    real = os.path.realpath(root)
+    try:
+        info = os.stat(real)
+    except OSError:
+        return None
+    return (real, info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None

@@ -1,28 +1,37 @@
 """The seed files as the publisher last read them: which changed, which may still be
-being written, and the last good articles of a file that fails.
+being written, and the last good articles of a file that fails or cannot be seen.
 
 A rescan reads only files whose (mtime, size) changed since they were last read, and
 leaves those modified within ``settle`` seconds for later: a file written through an
 open handle must not be published half. A file that fails keeps its last good
-articles published, across restarts too (the state keeps them); a file that is gone
-unpublishes its articles.
+articles published, across restarts too (the state keeps them); a file deleted from a
+folder that can be read unpublishes its articles.
+
+Absence is not deletion. A seeds folder that is missing, unreadable or empty where it
+held files, and a subfolder that cannot be listed or is gone while its files were
+published, are problems reported as errors; the files they held keep their articles
+(across restarts, for subfolders, as a failing file's do). The first pass of a process
+knows no file's last articles: if it cannot see what the published site holds, it
+fails (``SeedsUnavailable``) rather than unpublish, and is retried.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from service.catalog.catalog import Catalog
 from service.catalog.state import State
 from service.config import Settings
 from service.model import Article
-from service.seed.folder import is_seed_name, scan, settling_for
-from service.seed.problems import Problem, SeedError
+from service.publish import unseen
+from service.seed import folder as seeds
+from service.seed.folder import Listing
+from service.seed.problems import Problem, SeedError, UnreadableSeed, shown
 from service.seed.read import read_seed
 
 log = logging.getLogger(__name__)
@@ -49,88 +58,202 @@ class Sources:
         # the caller, bring them back once quiet). 0 for one-shot builds: read it all.
         self.settle = settle
         self.files: dict[str, FileState] = {}
+        self.folder: Problem | None = None  # the seeds folder's own problem
+        self.listed: dict[str, Problem] = {}  # what the last listing could not read, by path
+        self._log = unseen.ProblemLog(settings.seeds)
+        self._blind: list[str] = []  # files there that could not be read, this pass
 
     def read(self, paths: set[str] | None, progress: Progress | None,
              first_pass: bool) -> tuple[Reads, tuple[str, ...]]:
         """Parse the given files (None: rescan all). A file that fails keeps its last
         good articles; a file that is gone unpublishes its articles. Also returns the
         files a rescan left because they changed within ``settle`` seconds."""
-        root = self.settings.seeds
-        if paths is None:
-            present = set(scan(root)) if root.is_dir() else set()
-            paths, rescan = present | self.files.keys(), True
-            self.state.forget_kept(self.state.kept - present)  # deleted while we were away
-        else:
-            rescan = False
-        reads: Reads = {}
+        root, listing = self.settings.seeds, None
+        problem = seeds.folder_problem(root)
+        if problem is None and paths is None:
+            try:
+                listing = seeds.walk(root)
+            except OSError as exc:
+                problem = seeds.cannot_read(exc)
+        if problem is None and unseen.emptied(listing, paths, bool(self.files), first_pass,
+                                              self.settings):
+            problem = "is empty, but held seed files when it was last read"
+        self.folder = None if problem is None else Problem(
+            str(root), None, f"the seeds folder {problem}; {unseen.KEPT}")
+        if self.folder is not None:
+            if first_pass and any(unseen.published(self.settings.feeds)):
+                raise unseen.SeedsUnavailable(str(self.folder))  # the failed pass says it
+            self._log.update([self.folder, *self.listed.values()])
+            return {}, ()
+        self._blind = []
         young: list[str] = []
-        total = len(paths)
-        for done, path in enumerate(sorted(paths), start=1):
-            if progress and (done % 16 == 0 or done == total):
-                progress("read", done, total)
-            found = _stat(root / path) if is_seed_name(path) else None
-            if found is None:
-                self._gone(path, reads)
-                continue
-            record = self.files.get(path)
-            if rescan and record is not None and record.stat == found:
-                continue  # unchanged since it was last read
-            if rescan and self._changing(found):
-                young.append(path)  # maybe half written: its last version holds meanwhile
-                continue
-            self._read_file(path, found, reads)
+        if listing is None:
+            reads = self._read_paths(sorted(paths or ()), progress)
+        else:
+            reads, young = self._rescan(listing, progress)
+            if first_pass:
+                unseen.refuse_blind_loss(self._blind_problems(listing), reads, self.settings.feeds)
         if young and first_pass:
             young = self._read_once_quiet(young, reads)
+        self._log.update(self.listed.values())
         return reads, tuple(young)
 
     def problems(self) -> tuple[list[Problem], list[Problem]]:
         """Current errors and warnings of every file, in no particular order."""
         errors = [f.error for f in self.files.values() if f.error is not None]
         warnings = [w for f in self.files.values() for w in f.warnings]
+        for problem in self.listed.values():
+            (errors if problem.severity == "error" else warnings).append(problem)
+        if self.folder is not None:
+            errors.append(self.folder)
         return errors, warnings
 
+    def _read_paths(self, paths: list[str], progress: Progress | None) -> Reads:
+        """An incremental pass: these files changed (a file that is gone is deleted)."""
+        reads: Reads = {}
+        for done, path in enumerate(paths, start=1):
+            if progress and (done % 16 == 0 or done == len(paths)):
+                progress("read", done, len(paths))
+            self.listed.pop(shown(path), None)
+            self._read_present(path, reads, None)
+        return reads
+
+    def _rescan(self, listing: Listing, progress: Progress | None) -> tuple[Reads, list[str]]:
+        """Every file: read what changed, and tell a file deleted (its folder was listed)
+        from one that cannot be seen (its folder was not), which keeps its articles."""
+        present = set(listing.files)
+        self.listed = {problem.path: problem for problem in listing.problems}
+        hidden = unseen.hidden_kept(self.state.kept, listing.folders)
+        if self.state.kept:  # kept files deleted while we were away: forgotten
+            there = {shown(path) for path in present} | hidden
+            self.state.forget_kept([path for path in self.state.kept if path not in there])
+        paths = present | self.files.keys() | hidden
+        reads: Reads = {}
+        young: list[str] = []
+        hiding: list[str] = []
+        for done, path in enumerate(sorted(paths), start=1):
+            if progress and (done % 16 == 0 or done == len(paths)):
+                progress("read", done, len(paths))
+            if path in present:
+                self._read_present(path, reads, young)
+            elif path in hidden or unseen.unlisted(path, listing.folders) is not None:
+                hiding.append(path)
+            else:
+                self._gone(path, reads)
+        self._keep_unseen(hiding, listing, reads)
+        return reads, young
+
+    def _read_present(self, path: str, reads: Reads, young: list[str] | None) -> None:
+        """Read one file if it changed; ``young`` (a rescan) collects files that changed
+        within the settle time, left for later."""
+        try:
+            found = self._look(path)
+        except OSError as exc:
+            self._unreadable(path, Problem(path, None, seeds.cannot_read(exc)), reads)
+            return
+        if found is None:
+            self._gone(path, reads)
+            return
+        record = self.files.get(path)
+        if young is not None and record is not None and record.stat == found:
+            return  # unchanged since it was last read
+        if young is not None and self._changing(found):
+            young.append(path)  # maybe half written: its last version holds meanwhile
+            return
+        self._read_file(path, found, reads)
+
     def _read_file(self, path: str, found: tuple[int, int], reads: Reads) -> None:
-        """Parse one file into ``reads``; ``found`` is its (mtime_ns, size)."""
+        """Parse one file into ``reads``; ``found`` is its (mtime_ns, size). Whatever
+        goes wrong with one file is that file's error, never the pass's."""
         root = self.settings.seeds
         record = self.files.setdefault(path, FileState())
         record.stat = found
         try:
-            seed = read_seed(root / path, path, timezone=self.settings.timezone,
+            seed = read_seed(root / path, shown(path), timezone=self.settings.timezone,
                              max_size=self.settings.max_file_size)
+        except UnreadableSeed as exc:
+            self._unreadable(path, exc.problem, reads)
+            return
         except SeedError as exc:
-            if _stat(root / path) is None:  # deleted while we read it
-                self._gone(path, reads)
-                return
             record.error = exc.problem
             log.warning("%s", exc.problem)
+            self._keep_last_good(path, reads)
+            return
+        except Exception as exc:  # a bug in the reader must not stop the other files
+            problem = Problem(path, None, f"could not be read: {type(exc).__name__}: {exc}")
+            if record.error != problem:
+                log.exception("%s: unexpected failure, reported as the file's error", shown(path))
+            record.error = problem
             self._keep_last_good(path, reads)
             return
         record.error, record.warnings = None, seed.warnings
         for problem in seed.warnings:
             log.info("%s", problem)
         reads[path] = seed.articles
-        self.state.forget_kept([path])
+        self.state.forget_kept([shown(path)])
+
+    def _unreadable(self, path: str, problem: Problem, reads: Reads) -> None:
+        """A file that is there but cannot be read (what it holds is unknown), or that
+        vanished while it was read."""
+        if self._still_there(path):
+            record = self.files.setdefault(path, FileState())
+            if record.error != problem:
+                log.warning("%s", problem)
+            record.stat, record.error = None, problem  # read again at the next chance
+            self._blind.append(path)
+            self._keep_last_good(path, reads)
+        else:
+            self._gone(path, reads)
+
+    def _look(self, path: str) -> tuple[int, int] | None:
+        """(mtime_ns, size) of a seed file to read; None if it is gone, is no regular
+        file, or links outside the folder (an error) or to another seed (read there).
+        OSError if it cannot be looked at. An lstat; a realpath only for a link."""
+        if not seeds.is_seed_name(path):
+            return None
+        full = os.path.join(self.settings.seeds, path)
+        try:
+            info = os.lstat(full)
+            if stat.S_ISLNK(info.st_mode):
+                target = seeds.inside(full, os.path.realpath(self.settings.seeds))
+                if target is None:
+                    self.listed[shown(path)] = Problem(path, None, seeds.OUTSIDE)
+                if target is None or (target != path and seeds.is_seed_name(target)):
+                    return None
+                info = os.stat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return (info.st_mtime_ns, info.st_size) if stat.S_ISREG(info.st_mode) else None
+
+    def _still_there(self, path: str) -> bool:
+        try:
+            return self._look(path) is not None
+        except OSError:
+            return True
 
     def _gone(self, path: str, reads: Reads) -> None:
         if self.files.pop(path, None) is not None:
             reads[path] = None
-        self.state.forget_kept([path])
+        self.state.forget_kept([shown(path)])
 
     def _changing(self, found: tuple[int, int]) -> bool:
         """Modified within ``settle`` seconds: maybe still being written."""
-        return settling_for(found[0] / 1e9, time.time(), self.settle) > 0
+        return seeds.settling_for(found[0] / 1e9, time.time(), self.settle) > 0
 
     def _read_once_quiet(self, young: list[str], reads: Reads) -> list[str]:
         """The first pass of a process knows nothing of a young file's last version:
         leaving the file out would unpublish its articles until it settles. So it waits
         for such files to go quiet (a second, usually; a few at most) and reads them.
         Returns those still changing after that, left to the live side."""
-        root, deadline = self.settings.seeds, time.monotonic() + 5 * self.settle
+        deadline = time.monotonic() + 5 * self.settle
         while young and time.monotonic() < deadline:
             time.sleep(0.05)
             waiting = []
             for path in young:
-                found = _stat(root / path)
+                try:
+                    found = self._look(path)
+                except OSError:
+                    found = None
                 if found is not None and self._changing(found):
                     waiting.append(path)
                 elif found is not None:
@@ -142,19 +265,36 @@ class Sources:
         """A file that fails keeps its last good articles published, across restarts
         too: the state remembers them when the failure is first seen, and a process
         that has not read the file before publishes them from there."""
-        last = self.catalog.files.get(path)
+        last, key = self.catalog.files.get(path), shown(path)
         if last is None:
-            kept = self.state.kept_articles(path)
+            kept = self.state.kept_articles(key)
             if kept:
                 reads[path] = kept
-        elif last and path not in self.state.kept:
-            self.state.keep(path, last)
+        elif last and key not in self.state.kept:
+            self.state.keep(key, last)
 
+    def _keep_unseen(self, paths: list[str], listing: Listing, reads: Reads) -> None:
+        """Files whose folder was not listed keep their articles, and the folder is
+        named; but a folder gone because it moved (its files' articles are all read
+        from files elsewhere) is a rename, and its old files are gone."""
+        elsewhere: set[str] | None = None
+        gone_with: dict[str, int] = {}
+        for path in paths:
+            folder = unseen.unlisted(path, listing.folders) or path
+            if folder not in listing.unreadable:
+                if elsewhere is None:
+                    elsewhere = unseen.ids_in(reads, self.catalog.files, paths)
+                last = self.catalog.files.get(path)
+                if last and all(article.id in elsewhere for article in last):
+                    self._gone(path, reads)
+                    continue
+                gone_with[folder] = gone_with.get(folder, 0) + 1
+            self.files.setdefault(path, FileState()).stat = None  # read again once seen
+            self._keep_last_good(path, reads)
+        for folder, count in gone_with.items():
+            self.listed[shown(folder)] = unseen.gone_folder(folder, count)
 
-def _stat(path: Path) -> tuple[int, int] | None:
-    """(mtime_ns, size) of a regular file, None if it is gone or not a file."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_size) if stat.S_ISREG(info.st_mode) else None
+    def _blind_problems(self, listing: Listing) -> list[Problem]:
+        """The errors of what is there but cannot be read: folders, then files."""
+        blind = [self.listed[shown(f)] for f in listing.unreadable if shown(f) in self.listed]
+        return blind + [error for path in self._blind if (error := self.files[path].error)]

@@ -7,7 +7,7 @@ depends on the process locale (which feedgen switches while rendering RSS).
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 _MONTHS = {name: number for number, names in enumerate((
     ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
@@ -27,8 +27,20 @@ _SLASHED = re.compile(r"(?P<y>\d{4})[/.](?P<mo>\d{1,2})[/.](?P<d>\d{1,2})" + _TI
 
 
 def parse_release_time(raw: str, default_tz: tzinfo) -> datetime:
-    """Parse one release time; naive times are in ``default_tz``. Raises ValueError."""
-    text = raw.strip()
+    """Parse one release time; naive times are in ``default_tz``. Raises ValueError,
+    also for a time that leaves years 1 to 9999 once in UTC (as ids and feeds show it)."""
+    value = _parse(raw.strip(), default_tz)
+    if value.year not in (1, 9999):  # only the first and last year can overflow in UTC
+        return value
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"release time {raw.strip()!r} is out of range: in UTC it falls "
+                         "outside the years 1 to 9999") from None
+    return value
+
+
+def _parse(text: str, default_tz: tzinfo) -> datetime:
     if not text:
         raise ValueError("the release time is empty")
     if (value := _parse_dump_shape(text, default_tz)) is not None:

@@ -10,7 +10,9 @@ the only I/O is ``read_seed``.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from pathlib import Path
@@ -18,8 +20,9 @@ from pathlib import Path
 from service.model import Article
 from service.seed.decoding import BinaryFile, decode
 from service.seed.dump import parse_dump
+from service.seed.folder import cannot_read, not_a_file
 from service.seed.frontmatter import parse_structured
-from service.seed.problems import Problem, error, warning
+from service.seed.problems import Problem, UnreadableSeed, error, warning
 
 
 @dataclass(frozen=True)
@@ -34,26 +37,38 @@ class SeedFile:
 
 def read_seed(file: Path, name: str | None = None, *, timezone: tzinfo = UTC,
               max_size: int = 10 * 1024 * 1024) -> SeedFile:
-    """Read and parse one seed file; any failure is a ``SeedError`` naming it."""
+    """Read and parse one seed file; any failure is a ``SeedError`` naming it. Only a
+    regular file is read: a FIFO is opened without waiting for a writer, and refused."""
     name = str(file) if name is None else name
     try:
-        with open(file, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            if size > max_size:
-                raise error(name, None, f"file is {_mib(size)}, over the {_mib(max_size)} "
-                                        "limit (setting max_file_size)")
-            data = stream.read(max_size + 1)
-    except FileNotFoundError:
-        raise error(name, None, "file vanished before it could be read") from None
-    except IsADirectoryError:
-        raise error(name, None, "is a folder, not a file") from None
-    except PermissionError:
-        raise error(name, None, "permission denied") from None
+        descriptor = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode):
+                raise error(name, None, not_a_file(info.st_mode))
+            if info.st_size > max_size:
+                raise error(name, None, f"file is {_mib(info.st_size)}, over the "
+                                        f"{_mib(max_size)} limit (setting max_file_size)")
+            with open(descriptor, "rb", closefd=False) as stream:
+                data = stream.read(max_size + 1)
+        finally:
+            os.close(descriptor)
     except OSError as exc:
-        raise error(name, None, f"cannot be read: {exc.strerror or exc}") from None
+        raise UnreadableSeed(Problem(name, None, _unreadable(file, exc))) from None
     if len(data) > max_size:
         raise error(name, None, f"file grew past the {_mib(max_size)} limit while being read")
     return parse_seed(data, name, timezone=timezone)
+
+
+def _unreadable(file: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "file vanished before it could be read"
+    if exc.errno == errno.ENXIO:  # what opening a socket says
+        try:
+            return not_a_file(os.stat(file).st_mode)
+        except OSError:
+            pass
+    return cannot_read(exc)
 
 
 def parse_seed(data: bytes, path: str, *, timezone: tzinfo = UTC) -> SeedFile:
