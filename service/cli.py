@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from service.config import BY_NAME, SettingError, Settings, load_settings
+from service.config import BY_NAME, Settings, StartupError, load_settings, unknown_variables
 from service.publish.publisher import Publisher
 from service.publish.status import PassFailed
-from service.run import run_publisher, run_server
+from service.run import Stopped, publishing, run_publisher, run_server, run_web_only
 from service.seed import report as checkreport
 from service.seed.folder import cannot_read, require_folder, walk
 from service.seed.problems import Problem, SeedError, shown
@@ -36,14 +36,29 @@ def setting_options(*names: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 
 def settings_from(flags: dict[str, Any]) -> Settings:
-    """Validate flags and environment once; a bad value is a usage error naming both."""
-    try:
-        return load_settings({k: v for k, v in flags.items() if k in BY_NAME})
-    except SettingError as exc:
-        raise click.UsageError(str(exc)) from None
+    """Validate flags and environment once (a bad value is a SettingError naming both);
+    warn of each SEEDFEEDS_* variable that names no setting."""
+    for warning in unknown_variables():
+        click.echo(warning, err=True)
+    return load_settings({k: v for k, v in flags.items() if k in BY_NAME})
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """Every command's start-up refusal is one line and exit 2, never a traceback; a
+    stop signal that cut a command short exits 128 + its number, as the shell says."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StartupError as exc:
+            click.echo(f"Error: {' '.join(str(exc).split())}", err=True)
+            ctx.exit(2)
+        except Stopped as stop:
+            ctx.exit(128 + stop.signum)
+
+
+@click.group(cls=_Commands,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="seedfeeds")
 def main() -> None:
     """seedfeeds: publish plain-text news files as Atom, RSS and JSON feeds, one per tag.
@@ -125,11 +140,18 @@ def build(**flags: Any) -> None:
     Reads every seed file, writes every feed, page and the manifest, rewriting
     only files whose bytes changed. Shows a progress bar on a terminal and ends
     with a one-line summary. Exits 1 if any seed file has an error (the other
-    files are published all the same).
+    files are published all the same), 2 if another publisher holds the feeds
+    folder or the state, 128 + the signal's number if a signal stopped it.
     """
     settings = settings_from(flags)
     require_folder(settings.seeds)
     configure_logging(quiet=True)
+    with publishing(settings):
+        _build(settings)
+
+
+def _build(settings: Settings) -> None:
+    """The build itself, run while this process holds the feeds folder and the state."""
     publisher = Publisher(settings)
     try:
         with _ProgressBar() as progress:
@@ -198,12 +220,12 @@ def web(**flags: Any) -> None:
     """Serve the feeds folder over HTTP, and nothing else (no publisher).
 
     Any number of these can serve the same folder that one `seedfeeds publish`
-    writes, behind nginx or a load balancer. Stops cleanly on SIGTERM or Ctrl-C.
+    writes, behind nginx or a load balancer. Stops cleanly on SIGTERM, SIGHUP or
+    Ctrl-C.
     """
     settings = settings_from(flags)
     configure_logging()
-    from service.web.server import run_web
-    run_web(settings)
+    run_web_only(settings)
 
 
 PUBLISHER_SETTINGS = ("seeds", "feeds", "state", "base_url", "timezone", "entries", "debounce",
@@ -218,8 +240,9 @@ def publish(**flags: Any) -> None:
     Watches the seeds folder and runs a publish pass a moment after files change
     (the debounce), rescans the whole folder periodically (the reconcile), and
     publishes embargoed articles at their release time. Run exactly one per
-    feeds folder; serve the folder with `seedfeeds web` or nginx. SIGTERM and
-    Ctrl-C finish the pass in flight and exit.
+    feeds folder (a second one exits 2); serve the folder with `seedfeeds web` or
+    nginx. SIGTERM, SIGHUP and Ctrl-C finish the pass in flight and exit; during the
+    first build they abandon it (exit 128 + the signal's number).
     """
     settings = settings_from(flags)
     configure_logging()
@@ -235,8 +258,9 @@ def serve(**flags: Any) -> None:
     happen (see `seedfeeds publish`), while serving the feeds folder over HTTP on
     a production server (see `seedfeeds web`). The scheduler and the watcher run
     exactly once, in this process. A restart serves the site already published at
-    once, while its first pass rebuilds it. SIGTERM and Ctrl-C finish the pass in
-    flight and exit.
+    once, while its first pass rebuilds it. SIGTERM, SIGHUP and Ctrl-C finish the
+    pass in flight and exit; during the first build they abandon it (exit 128 + the
+    signal's number).
     """
     settings = settings_from(flags)
     configure_logging()

@@ -8,7 +8,10 @@ names the flag and the variable, and handed around as one frozen ``Settings``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +72,7 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2,
                "mib": 1024**2, "mb": 1000**2, "g": 1024**3, "gib": 1024**3, "gb": 1000**3}
+MAX_SIZE = 1024**3  # a seed file is text someone wrote: a gigabyte is already absurd
 
 
 def _size(raw: str) -> int:
@@ -77,10 +81,10 @@ def _size(raw: str) -> int:
     unit = text[len(number):]
     try:
         value = int(float(number) * _SIZE_UNITS[unit])
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OverflowError):  # OverflowError: inf
         raise ValueError(f"expected a size such as 10MiB or 500000, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"expected a positive size, got {raw!r}")
+    if not 1 <= value <= MAX_SIZE:
+        raise ValueError(f"expected a size from 1 byte to 1GiB, got {raw!r}")
     return value
 
 
@@ -101,14 +105,44 @@ def _timezone(raw: str) -> ZoneInfo:
                          "UTC or Asia/Shanghai)") from None
 
 
+# Characters a URL cannot carry raw (RFC 3986): every link is built from the base URL
+# by appending, so one of them would reach every feed and page unescaped.
+_UNSAFE_IN_URL = re.compile(r'[\x00-\x20\x7f-\x9f"<>\\^`{|}]|%(?![0-9A-Fa-f]{2})')
+
+
 def _base_url(raw: str) -> str:
     url = raw.strip().rstrip("/")
     parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"expected an absolute http(s) URL, got {raw!r}")
-    if parts.query or parts.fragment:
+    if "?" in url or "#" in url:
         raise ValueError(f"expected a URL without query or fragment, got {raw!r}")
+    unsafe = _UNSAFE_IN_URL.search(url)
+    if unsafe:
+        raise ValueError(f"{unsafe[0]!r} must be percent-encoded in a URL, got {raw!r}")
+    try:
+        parts.port  # noqa: B018  (urlsplit checks the port only when asked)
+    except ValueError:
+        raise ValueError(f"expected a port from 0 to 65535 in the URL, got {raw!r}") from None
     return url
+
+
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def _host(raw: str) -> str:
+    """An IP address or a host name, written as the resolver reads it: an address with
+    a number out of range would otherwise be looked up as a name."""
+    text = raw.strip()
+    if not text:  # every interface, as waitress reads it
+        return text
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9.]+", text) or not _HOST_NAME.fullmatch(text):
+        raise ValueError(f"expected an IP address or a host name, got {raw!r}")
+    return text
 
 
 def _text(raw: str) -> str:
@@ -124,6 +158,7 @@ class Setting:
     parse: Callable[[str], Any]
     help: str
     metavar: str = "TEXT"
+    kind: str = ""  # "folder": a path that must be a folder where it exists
 
     @property
     def env(self) -> str:
@@ -136,15 +171,15 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("seeds", "seeds", _path,
-            "Folder of seed files to publish (subfolders included).", "DIR"),
+            "Folder of seed files to publish (subfolders included).", "DIR", "folder"),
     Setting("feeds", "feeds", _path,
-            "Output folder: the complete static site of feeds and pages.", "DIR"),
+            "Output folder: the complete static site of feeds and pages.", "DIR", "folder"),
     Setting("state", ".seedfeeds/state.sqlite", _path,
             "SQLite file that remembers first-seen times, content hashes and slugs "
             "across restarts; keep it outside the feeds folder.", "FILE"),
     Setting("base_url", "http://localhost:8080", _base_url,
             "Public URL of the site; every link in a feed is built from it.", "URL"),
-    Setting("host", "127.0.0.1", _text,
+    Setting("host", "127.0.0.1", _host,
             "Address the web server listens on (0.0.0.0 for every interface).", "ADDR"),
     Setting("port", "8080", _int_range(1, 65535), "Port the web server listens on.", "PORT"),
     Setting("timezone", "UTC", _timezone,
@@ -172,6 +207,10 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+# Folders that must not lie inside one another (nor be one another): a feeds folder in
+# the seeds folder is read back as seeds, a pass after every pass, forever; seeds in the
+# feeds folder would be published as they are. (The state's place: catalog/statefile.py.)
+APART = (("feeds", "seeds"), ("seeds", "feeds"))
 
 
 @dataclass(frozen=True)
@@ -223,6 +262,25 @@ def load_settings(flags: Mapping[str, str | None] | None = None,
         except ValueError as exc:
             raise SettingError(f"{setting.flag} / {setting.env} (from {origin}): {exc}") from None
     return Settings(**values)
+
+
+def refusal(name: str, message: str) -> SettingError:
+    """The error for setting ``name``, naming its flag and variable."""
+    return SettingError(f"{BY_NAME[name].flag} / {BY_NAME[name].env}: {message}")
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each SEEDFEEDS_* variable that names no setting (a typo is
+    otherwise silently a default), with the closest real one."""
+    known = [s.env for s in SETTINGS]
+    unknown = {n for n in (os.environ if environ is None else environ)
+               if n.startswith(ENV_PREFIX) and n not in known}
+    warnings = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"warning: {name} names no setting and is ignored{hint}")
+    return warnings
 
 
 def defaults() -> Settings:

@@ -1,29 +1,88 @@
-"""How the long-running commands run: `seedfeeds serve` (the publisher and the web in
-one process) and `seedfeeds publish`, from start to signal.
+"""How the commands that run for a while run: `seedfeeds build`, `publish`, `serve`
+(the publisher and the web in one process) and `web`, from start-up to signal.
 
-SIGTERM (what Docker sends) and Ctrl-C stop the watcher, let the pass in
-flight finish, and exit; every file is written atomically, so even a kill
-leaves no half-written file behind.
+Start-up refuses, before anything is built or touched, what would fail later or do
+harm: paths of the wrong kind or inside one another, an address the web server
+cannot listen on, a feeds folder or state that another publisher holds. Then
+SIGTERM (what Docker sends), SIGINT (Ctrl-C) and SIGHUP stop the command at any
+moment with a log line: live publishing lets the pass in flight finish and exits 0;
+a build in the main thread is abandoned (its render workers terminated) and the
+command exits 128 + the signal's number, since a build cut short is no success.
+Every file is written atomically, so even a kill leaves no half-written file behind.
 """
 
 from __future__ import annotations
 
 import _thread
+import contextlib
+import errno
 import logging
 import signal
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 
 from service import layout
-from service.config import Settings
+from service.catalog import statefile
+from service.config import APART, BY_NAME, Settings, StartupError, refusal
 from service.live.publishing import LivePublishing, initial_build
+from service.publish.lock import Locks, publisher_locks
 
 log = logging.getLogger(__name__)
 
+PUBLISHED_FOLDERS = ("seeds", "feeds")  # what the commands that publish read and write
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal, raised in the main thread. It unwinds a build like Ctrl-C does,
+    and it stops the web server's loop, which takes Ctrl-C as its cue to stop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def publishing(settings: Settings, quiet: Callable[[], bool] = lambda: False) -> Iterator[Locks]:
+    """The start of a command that publishes: its folders and state checked (before the
+    locks are made beside them), the feeds folder and the state locked, and stop
+    signals raising ``Stopped``, for the block."""
+    check_paths(settings, PUBLISHED_FOLDERS)
+    statefile.check_state(settings)
+    with publisher_locks(settings) as locks, stopped_by_signals(quiet):
+        yield locks
+
+
+@contextlib.contextmanager
+def stopped_by_signals(quiet: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    """For the block, SIGTERM, SIGINT and SIGHUP log a line (unless ``quiet()``) and
+    raise ``Stopped`` in the main thread, once; the handlers before are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals (a test's runner, say)
+        return
+    called = threading.Event()
+
+    def handler(number: int, _frame: FrameType | None) -> None:
+        if called.is_set():
+            log.info("received %s, already stopping", signal.Signals(number).name)
+            return
+        called.set()
+        if not quiet():
+            log.warning("received %s, stopping", signal.Signals(number).name)
+        raise Stopped(number)
+
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, before in previous.items():
+            signal.signal(number, before)
+
 
 def on_stop_signals(stop: Callable[[], None]) -> None:
-    """Call ``stop`` (once) on SIGTERM or SIGINT."""
+    """Call ``stop`` (once) on SIGTERM, SIGINT or SIGHUP."""
     called = threading.Event()
 
     def handler(number: int, _frame: FrameType | None) -> None:
@@ -32,25 +91,86 @@ def on_stop_signals(stop: Callable[[], None]) -> None:
             log.info("received %s, stopping", signal.Signals(number).name)
             stop()
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+    for number in STOP_SIGNALS:
+        signal.signal(number, handler)
+
+
+def check_paths(settings: Settings, names: tuple[str, ...]) -> None:
+    """The named folder settings, as a command that uses them needs them: folders where
+    they exist or can be made, none inside another; SettingError if not. Creates
+    nothing."""
+    paths = {name: getattr(settings, name) for name in names}
+    for name, path in paths.items():
+        above = next((folder for folder in path.parents if folder.exists()), None)
+        if above is not None and not above.is_dir():
+            raise refusal(name, f"{above} is not a folder, so {path} cannot be created")
+        if BY_NAME[name].kind == "folder" and path.exists() and not path.is_dir():
+            raise refusal(name, f"{path} is not a folder")
+    real = {name: path.resolve() for name, path in paths.items()}
+    for inner, outer in APART:
+        if inner in real and outer in real and real[inner].is_relative_to(real[outer]):
+            where = "is" if real[inner] == real[outer] else "is inside"
+            raise refusal(inner, f"{paths[inner]} {where} {BY_NAME[outer].flag} / "
+                          f"{BY_NAME[outer].env} ({paths[outer]}): keep the seeds folder, "
+                          "the feeds folder and the state apart")
+
+
+def check_listen(settings: Settings) -> None:
+    """Before `serve` builds anything: a host that resolves, and a port free on each of
+    its addresses; SettingError naming the one at fault, in the words the web server
+    uses when its own bind fails (a port taken in between)."""
+    host, port = settings.host or "every interface", settings.port
+    try:
+        addresses = socket.getaddrinfo(settings.host or None, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        raise refusal("host", f"{settings.host!r} does not resolve to an address") from None
+    for family, kind, protocol, _name, address in addresses:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress does
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise _bind_refusal(exc, host, port) from None
+
+
+def _bind_refusal(exc: OSError, host: str, port: int) -> StartupError:
+    if exc.errno == errno.EADDRINUSE:
+        return refusal("port", f"port {port} on {host} is in use")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return refusal("host", f"{host} is not an address of this machine")
+    if exc.errno == errno.EACCES:
+        return refusal("port", f"port {port} on {host} needs privileges this process lacks "
+                       "(ports under 1024 do)")
+    return refusal("host", f"cannot listen on port {port} of {host}: {exc.strerror}")
+
+
+def run_web_only(settings: Settings) -> None:
+    """`seedfeeds web`: serve the feeds folder until a stop signal."""
+    from service.web.server import run_web  # imported only by the commands that serve
+
+    check_paths(settings, ("feeds",))  # the address: refused by the server's own bind
+    with stopped_by_signals():
+        run_web(settings)
 
 
 def run_publisher(settings: Settings) -> None:
-    """`seedfeeds publish`: build, then publish changes until SIGTERM or Ctrl-C."""
-    live = LivePublishing(settings, initial_build(settings))
-    stopping = threading.Event()
-    on_stop_signals(stopping.set)
-    live.start()
-    try:
-        while not stopping.wait(3600):
-            pass
-    finally:
-        live.stop()
+    """`seedfeeds publish`: build, then publish changes until a stop signal."""
+    with publishing(settings) as locks:
+        live = LivePublishing(settings, initial_build(settings))
+        stopping = threading.Event()
+        on_stop_signals(stopping.set)
+        live.start()
+        try:
+            with locks.kept():
+                while not stopping.wait(3600):
+                    pass
+        finally:
+            live.stop()
 
 
 def run_server(settings: Settings) -> None:
-    """`seedfeeds serve`: build, publish changes, and serve HTTP until SIGTERM or Ctrl-C.
+    """`seedfeeds serve`: build, publish changes, and serve HTTP until a stop signal.
 
     A first start builds before it serves: there is nothing to serve yet, and a build
     alone in its process may fork render workers. A restart serves the site as it
@@ -59,16 +179,20 @@ def run_server(settings: Settings) -> None:
     """
     from service.web.server import run_web  # imported only by the commands that serve
 
+    check_listen(settings)
     startup = Startup(settings)
-    try:
-        if (settings.feeds / layout.MANIFEST).is_file():
-            log.info("serving the site as published while the first pass rebuilds it")
-            startup.in_background()
-        else:
-            startup.run()
-        run_web(settings)
-    finally:
-        startup.stop()
+    # A first build that fails stops the web server as Ctrl-C would: not a signal to log.
+    with publishing(settings, quiet=lambda: startup.failure is not None) as locks:
+        try:
+            if (settings.feeds / layout.MANIFEST).is_file():
+                log.info("serving the site as published while the first pass rebuilds it")
+                startup.in_background()
+            else:
+                startup.run()
+            with locks.kept():
+                run_web(settings)
+        finally:
+            startup.stop()
 
 
 class Startup:
@@ -116,5 +240,7 @@ class Startup:
             self._thread.join()
         if self.live is not None:
             self.live.stop()
+        if isinstance(self.failure, StartupError):
+            raise self.failure  # the command's one-line refusal, as in the main thread
         if self.failure is not None:
             raise RuntimeError("the first publish pass failed") from self.failure

@@ -263,7 +263,8 @@ def test_a_restart_whose_first_pass_fails_stops_instead_of_serving_stale_feeds(t
                "--port", str(free_port())]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30)
     assert done.returncode != 0
-    assert "the first publish pass failed" in done.stderr
+    # A state that cannot be created is now refused at start-up, before serving anything.
+    assert "--state / SEEDFEEDS_STATE" in done.stderr
 
 
 def test_a_first_start_builds_before_it_serves(server):

@@ -6,13 +6,20 @@ they share it without copying; each renders its batches, writes the files
 through its copy of the site writer, and sends back only what the parent's
 manifest must learn. Forking is safe only while the process runs one thread,
 so the publisher asks for workers only then; otherwise jobs run in-process.
+
+Workers never outlive the build: if it stops (a signal, a failed job), the parent
+terminates them; if the parent dies, even by SIGKILL, the kernel kills them
+(Linux's parent-death signal), instead of leaving orphans that hold their memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
@@ -54,14 +61,26 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(_work, batch): len(batch) for batch in batches(jobs, weight)}
-            done = 0
-            for future in as_completed(futures):
-                writer.merge(future.result())
-                done += futures[future]
-                if progress:
-                    progress(done, total)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_worker_start, initargs=(os.getpid(),)) as pool:
+            try:
+                # The first submit forks the workers: a stop signal meanwhile would run
+                # this process's handler in a worker: blocked until each has its own.
+                mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+                try:
+                    futures = {pool.submit(_work, batch): len(batch)
+                               for batch in batches(jobs, weight)}
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                done = 0
+                for future in as_completed(futures):
+                    writer.merge(future.result())
+                    done += futures[future]
+                    if progress:
+                        progress(done, total)
+            except BaseException:
+                _stop_workers(pool)
+                raise
     finally:
         _context = None
         gc.unfreeze()
@@ -82,6 +101,32 @@ def batches(jobs: Sequence[Job], weight: Callable[[Job], int]) -> list[list[Job]
     if batch:
         cut.append(batch)
     return cut
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop now rather than after the batches in flight: the build is abandoned, and
+    every file a worker wrote was written whole (atomically) or not at all."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in multiprocessing.active_children():  # the pool's: the only children
+        worker.kill()  # SIGKILL: a worker holds nothing to clean up
+        worker.join()
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+
+def _worker_start(parent: int) -> None:
+    """In a new worker: die with the parent, and leave signals to it."""
+    # Ctrl-C reaches the whole process group; the parent decides, then stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):  # not the parent's handlers
+        signal.signal(number, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked across the fork
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the parent's kill() is all
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the death signal was set: none will come
+        os._exit(1)
 
 
 def _work(batch: list[Job]) -> Changes:
