@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -187,3 +188,24 @@ def test_a_build_that_fails_exits_1_and_leaves_the_site_as_it_was(tmp_path: Path
     assert result.returncode == 1
     assert "publish pass failed" in result.stderr and "Traceback" not in result.stderr
     assert (feeds / "index.json").read_bytes() == manifest
+
+
+def test_a_file_left_for_later_whose_name_is_not_utf8_is_shown_escaped(tmp_path: Path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    os.utime(seeds / "ferry.txt", (1e9, 1e9))  # long quiet
+    settings = load_settings({"seeds": str(seeds), "feeds": str(tmp_path / "feeds"),
+                              "state": str(tmp_path / "state.sqlite")}, {})
+    publisher = Publisher(settings, settle=30)  # a rescan leaves files younger than 30 s
+    try:
+        publisher.publish(None)
+        young = os.path.join(os.fsencode(seeds), b"market-\xff.txt")
+        with open(young, "wb") as stream:
+            stream.write(MARKET.encode())
+        report = publisher.publish(None)
+    finally:
+        publisher.close()
+    assert report.unsettled == (os.fsdecode(b"market-\xff.txt"),)  # the real name, to recheck
+    status = json.loads((settings.feeds / "status.json").read_bytes())
+    assert status["last_pass"]["unsettled"] == ["market-\\xff.txt"]

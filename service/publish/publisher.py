@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from service import layout
 from service.catalog.catalog import Catalog
 from service.catalog.state import State
+from service.catalog.statefile import StateError
 from service.config import Settings
 from service.publish import fanout
 from service.publish.dating import Releases
@@ -33,6 +34,7 @@ from service.publish.fanout import Job
 from service.publish.plan import JOB_WEIGHT, Planner
 from service.publish.sources import Progress, Sources
 from service.publish.status import Failure, PassFailed, PassReport, StatusLog
+from service.publish.unseen import SeedsUnavailable
 from service.publish.writer import SiteWriter, clean_temp_files
 from service.render import files as render
 from service.seed.problems import Problem
@@ -40,6 +42,7 @@ from service.seed.problems import Problem
 log = logging.getLogger(__name__)
 
 PARALLEL_MIN = 4000  # render jobs below which forking workers costs more than it saves
+EXPECTED_FAULTS = (OSError, StateError, SeedsUnavailable)  # faults of the world, not bugs
 
 
 class Publisher:
@@ -112,10 +115,10 @@ class Publisher:
         since = now if self.failure is None else self.failure.since
         attempts = 1 if self.failure is None else self.failure.attempts + 1
         self.failure = Failure(since, now, attempts, error)
-        # A disk or permission fault explains itself; anything else may be a bug: its
-        # traceback, once.
+        # A disk, permission, state or seeds-folder fault explains itself; anything else
+        # may be a bug: its traceback, once.
         log.error("publish pass failed (attempt %d): %s; the site stays as it was",
-                  attempts, error, exc_info=first and not isinstance(exc, OSError))
+                  attempts, error, exc_info=first and not isinstance(exc, EXPECTED_FAULTS))
         try:
             self.writer.write_status(self.status.failing(self.failure))
         except OSError as status_error:

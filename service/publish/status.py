@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from service.seed.problems import Problem
+from service.seed.problems import Problem, shown
 
 HISTORY = 50  # publish passes kept in status.json, for the status page's chart
 RETRY_FIRST, RETRY_MAX = 1.0, 60.0  # seconds before retrying a failed pass: doubling, capped
@@ -90,7 +90,9 @@ class StatusLog:
         history = [*self.history, _history_row(report)][-HISTORY:]
         durations = replace(self.durations, buckets=list(self.durations.buckets))
         durations.observe(report.seconds)
-        last = {"last_pass": asdict(report), "errors": [p.to_json() for p in errors],
+        # Paths as JSON can carry them: a name that is not UTF-8 is shown escaped.
+        row = {**asdict(report), "unsettled": [shown(path) for path in report.unsettled]}
+        last = {"last_pass": row, "errors": [p.to_json() for p in errors],
                 "warnings": [p.to_json() for p in warnings]}
         self._pending = history, durations, last
         return _encode({**last, "history": history, "publish_seconds": durations.to_json(),
