@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Proof under fire: `seedfeeds serve` for ten minutes under load, file churn and
-kill -9, checked all along against the promises the README makes.
+"""Proof under fire: `seedfeeds serve` for ten minutes under load, file churn, kill -9
+and faults, checked all along against the promises the README makes.
 
-    python bench/soak [--minutes 10] [--clients 32] [--reconcile 10] [--seed N]
+    python bench/soak [--minutes 10] [--clients 32] [--faults 2] [--seed N]
 
 The server runs on 127.0.0.1 (a free port) over a generated 10,000-article corpus in
 a temp folder, while, at once:
@@ -11,7 +11,11 @@ a temp folder, while, at once:
   deletes seed files: some 20 at once, some written slowly through one open file,
   some binary or badly encoded;
 - 32 clients poll every kind of URL with conditional GETs, as feed readers do;
-- about once a minute the server is killed with SIGKILL and started again.
+- about once a minute the server is killed with SIGKILL and started again;
+- at a third and at two thirds of the run, a fault for 8-15 s: the feeds folder
+  read-only for everyone, root included (a read-only bind mount over it: needs root,
+  else skipped and reported so), then the state locked by another process (this
+  one, holding `BEGIN EXCLUSIVE` on the SQLite file). No kill -9 during a fault.
 
 The promises checked, each violation printed as it happens with its evidence:
 
@@ -25,7 +29,12 @@ The promises checked, each violation printed as it happens with its evidence:
    text replaced) for longer than that; none before its release time; none that
    only a half-written file held.
 5. The server's memory and open files stay flat over each of its lifetimes, and
-   it logs no error.
+   it logs no error (but for its failed passes during a fault).
+6. A fault loses nothing: while it lasts, and until the first publish pass that
+   succeeds after it, promises 1, 3 and 4 hold and the site stays as published (the
+   deadlines of 2 and 4 wait, as they do for a restart's first pass); once it clears,
+   a pass succeeds, status.json's "failing" is null again, and every article that
+   came or went during the fault is served so, all within --recovery seconds.
 
 What the server should publish is worked out here, independently of the server,
 from the bytes this script wrote: the server's own reader (``parse_seed``) gives
@@ -73,6 +82,14 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
     add("--clients", type=int, default=32, help="concurrent polling clients (default 32)")
     add("--crash-every", type=float, default=60.0,
         help="mean s between kill -9s of the server; 0: never (default 60)")
+    add("--faults", type=int, default=2,
+        help="faults spread over the run, read-only feeds/ and locked state taking turns "
+             "(default 2: one of each)")
+    add("--no-faults", dest="faults", action="store_const", const=0,
+        help="no faults (the same as --faults 0)")
+    add("--recovery", type=float, default=90.0,
+        help="s after a fault clears by which a pass must succeed and every change made "
+             "during it be served (default 90)")
     add("--seed", type=int, default=None, help="random seed (default: from the clock)")
     add("--keep", action="store_true", help="keep the temp folder (seeds, feeds, log)")
     add("--tmp", default=None, help="parent folder of the temp folder (default: the system's)")
@@ -80,7 +97,7 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     return Plan(args.minutes, args.articles, args.files, args.tags, args.reconcile,
                 args.margin, args.entries, args.clients, args.crash_every, seed, args.keep,
-                args.tmp)
+                args.tmp, max(args.faults, 0), args.recovery)
 
 
 class HardTimeout(BaseException):
@@ -125,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             soak.stop.set()
             soak.calm.set()
+            faults = getattr(soak, "faults", None)
+            if faults is not None:
+                faults.clear()  # before the workspace goes: nothing stays mounted
             server = getattr(soak, "server", None)
             if server is not None:
                 server.kill(signal.SIGKILL)

@@ -21,6 +21,8 @@ class Plan:
     seed: int
     keep: bool
     tmp: str | None
+    faults: int = 0  # read-only feeds/ and locked state, taking turns
+    recovery: float = 90.0  # s after a fault clears by which every change must show
 
     @property
     def settle(self) -> float:

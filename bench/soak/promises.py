@@ -5,11 +5,15 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from .answers import Item, Snapshot
 from .plan import Plan
 from .truth import Truth
 from .violations import Violations
+
+if TYPE_CHECKING:
+    from .faults import Deadlines
 
 
 @dataclass
@@ -25,8 +29,10 @@ class Seen:
 class Promises:
     """Checks answers against the truth; remembers the latest of each feed."""
 
-    def __init__(self, truth: Truth, plan: Plan, violations: Violations) -> None:
+    def __init__(self, truth: Truth, plan: Plan, violations: Violations,
+                 deadlines: Deadlines) -> None:
         self.truth, self.plan, self.violations = truth, plan, violations
+        self.deadlines = deadlines  # by when a change must show: later around a fault
         self.slug_tags: dict[str, str] = {}  # slug -> tag key, from the OPML
         self.latest: dict[str, Seen] = {}
         self.pages_checked: set[str] = set()  # article ids whose page was asked for
@@ -81,7 +87,7 @@ class Promises:
             report("shown before its release time", item.id,
                    f"{url} shows {item.id} ({known.title!r}) due {iso(item.published)}")
         gone = known.gone
-        if known.since is None and gone is not None and gone <= asked - self.plan.settle \
+        if known.since is None and gone is not None and self.deadlines.change(gone) <= asked \
                 and not known.doubts:
             report("deleted article still shown", f"{url} {item.id}",
                    f"{url} shows {item.id} ({known.title!r}), in no seed file for "
@@ -102,13 +108,13 @@ class Promises:
             self.violations.report("shown before its release time", article_id,
                                    f"/articles/{article_id} ({known.title!r}) is served, "
                                    f"due {iso(known.release)}")
-        if status == 404 and known.settled(asked, self.plan):
+        if status == 404 and known.settled(asked, self.deadlines):
             self.violations.report(
                 "article page missing", article_id,
                 f"/articles/{article_id} ({known.title!r}) is 404, in seeds/ for "
                 f"{asked - (known.since or 0):.1f} s")
         if status == 200 and known.since is None and known.gone is not None \
-                and known.gone <= asked - self.plan.settle and not known.doubts:
+                and self.deadlines.change(known.gone) <= asked and not known.doubts:
             self.violations.report(
                 "deleted article page still served", article_id,
                 f"/articles/{article_id} ({known.title!r}) is 200, in no seed file for "
@@ -139,7 +145,8 @@ class Promises:
         bound = (-items[-1].published, items[-1].id) if full else None
         for article_id in self.truth.held_ids(seen.tag):
             known = self.truth.get(article_id)
-            if known is None or article_id in shown or not known.settled(seen.asked, self.plan):
+            if known is None or article_id in shown \
+                    or not known.settled(seen.asked, self.deadlines):
                 continue
             if bound is None or (-known.earliest(), article_id) < bound:
                 self.violations.report(

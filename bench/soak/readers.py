@@ -222,7 +222,7 @@ class Sweep:
         now = time.time()
         with self.truth.lock:
             ids = [k.id for k in self.truth.articles.values()
-                   if k.settled(now, self.plan)
+                   if k.settled(now, self.readers.promises.deadlines)
                    or (k.gone is not None and now - 300 < k.gone <= now - self.plan.settle)]
         ids.sort()
         return ids[index::of]

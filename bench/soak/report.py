@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .faults import Fault
 from .plan import Plan
 from .readers import Stats
-from .server import Lifetime, Passes
+from .server import WARM_UP, Lifetime, Passes
 from .violations import Violations
 
 MIB = 1024 * 1024
@@ -34,6 +35,7 @@ class Outcome:
     passes: Passes
     comebacks: list[float]  # seconds from each kill to /healthz again
     catchups: list[float]  # seconds from each kill to the end of the first pass
+    faults: list[Fault] = field(default_factory=list)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -75,6 +77,7 @@ def summary(outcome: Outcome) -> str:
             f"; answering again {min(outcome.comebacks):.1f}–{max(outcome.comebacks):.1f} s "
             f"after the kill, first pass done after {min(outcome.catchups):.1f}–"
             f"{max(outcome.catchups):.1f} s" if outcome.comebacks else "")),
+        ("faults", fault_summary(outcome.faults, plan.recovery)),
         ("publish passes", f"{outcome.passes.count:,}; longest {outcome.passes.longest:.1f} s "
                            f"(builds at start: up to {outcome.passes.longest_cold:.1f} s)"),
         ("server memory (RSS)", f"peak {peak_steady / MIB:.0f} MiB under churn and load, "
@@ -93,7 +96,50 @@ def summary(outcome: Outcome) -> str:
     for n, life in enumerate(outcome.lifetimes, start=1):
         if life.healthy is not None and life.healthy < outcome.steady_until:
             lines.append(lifetime_row(n, life, outcome.steady_until))
+    if outcome.faults:
+        lines += ["", "| fault | at | lasted | passes failed | status.json during it "
+                      "| cleared → first good pass | cleared → every change served "
+                      "| server RSS before → after |",
+                  "|---|---|---|---|---|---|---|---|"]
+        lines += [fault_row(fault, outcome.lifetimes) for fault in outcome.faults]
     return "\n".join(lines)
+
+
+def fault_summary(faults: list[Fault], bound: float) -> str:
+    """The faults in one cell: what happened, and the recovery times."""
+    if not faults:
+        return "none (--no-faults)"
+    done = [f for f in faults if f.cleared is not None]
+    parts = [f"{len(done)} of {len(faults)}"]
+    parts += [f"{f.kind} {f.lasted():.0f} s ({f.failed} passes failed)" for f in done]
+    parts += [f"{f.kind} skipped: {f.skipped}" for f in faults if f.skipped]
+    healed = [f.healed - f.cleared for f in done if f.healed and f.cleared]
+    served = [f.visible - f.cleared for f in done if f.visible and f.cleared]
+    text = "; ".join(parts)
+    if healed:
+        text += f"; healed {min(healed):.1f}–{max(healed):.1f} s after clearing"
+    if served:
+        text += f", every change served after {min(served):.1f}–{max(served):.1f} s"
+    if len(served) < len(done):
+        text += f", {len(done) - len(served)} never served every change"
+    return text + f" (bound {bound:g} s)"
+
+
+def fault_row(fault: Fault, lifetimes: list[Lifetime]) -> str:
+    """One fault of the schedule: how long, what the publisher made of it, how soon it
+    healed."""
+    if fault.cleared is None:
+        reason = f"skipped: {fault.skipped}" if fault.skipped else "not reached"
+        return f"| {fault.kind} | {fault.at:.0f} s | {reason} | | | | | |"
+    attempts = f" (the server counted {fault.attempts})" if fault.attempts else ""
+    status = fault.failing or "no failure recorded (not writable, or no pass failed)"
+
+    def after(when: float | None) -> str:
+        return f"{when - fault.cleared:.1f} s" if when and fault.cleared else "never"
+
+    return (f"| {fault.kind} | {fault.at:.0f} s | {fault.lasted():.1f} s | {fault.failed}"
+            f"{attempts} | {status} | {after(fault.healed)} | {after(fault.visible)} "
+            f"({fault.changes:,} articles came or went) | {rss_step(fault, lifetimes)} |")
 
 
 def lifetime_row(n: int, life: Lifetime, until: float) -> str:
@@ -111,17 +157,51 @@ def flatness(outcome: Outcome) -> None:
     """Promise 5, per lifetime under churn and load, after its warm-up: open files do
     not climb, and memory levels off. Caches fill in the first half (the web's answer
     cache alone may take 64 MiB), so the second half may add at most 5% + 8 MiB; a
-    leak of a kilobyte a request would add ten times that in half a minute."""
+    leak of a kilobyte a request would add ten times that in half a minute.
+
+    A fault cuts a lifetime in two, judged apart: the pass that heals it rebuilds
+    everything, as a start does, and gets the same warm-up (the fault rows show the
+    step)."""
     for n, life in enumerate(outcome.lifetimes, start=1):
-        steady = life.warm(outcome.steady_until)
-        if len(steady) < 10:
+        for part, steady in enumerate(between_faults(life.warm(outcome.steady_until),
+                                                     outcome.faults), start=1):
+            if len(steady) < 10:
+                continue
+            name = f"{n}" if part == 1 else f"{n}, after fault {part - 1}"
+            (_, rss0, fds0), (_, rss1, fds1) = steady[0], steady[-1]
+            rss_mid = steady[len(steady) // 2][1]
+            if rss1 > rss_mid * 1.05 + 8 * MIB:
+                outcome.violations.report("memory grew", name, f"lifetime {name}: RSS "
+                                          f"{rss0 / MIB:.0f} → {rss_mid / MIB:.0f} (half-way) "
+                                          f"→ {rss1 / MIB:.0f} MiB")
+            if fds1 > fds0 + 8:
+                outcome.violations.report("open files grew", name,
+                                          f"lifetime {name}: fds {fds0} → {fds1}")
+
+
+Sample = tuple[float, int, int]
+
+
+def between_faults(samples: list[Sample], faults: list[Fault]) -> list[list[Sample]]:
+    """``samples`` cut at every fault: from its start until a warm-up after it healed."""
+    gaps = [(f.began, (f.healed or f.cleared or f.began) + WARM_UP)
+            for f in faults if f.began is not None]
+    parts: list[list[Sample]] = [[]]
+    for sample in samples:
+        if any(began <= sample[0] < end for began, end in gaps):
+            if parts[-1]:
+                parts.append([])
             continue
-        (_, rss0, fds0), (_, rss1, fds1) = steady[0], steady[-1]
-        rss_mid = steady[len(steady) // 2][1]
-        if rss1 > rss_mid * 1.05 + 8 * MIB:
-            outcome.violations.report("memory grew", str(n), f"lifetime {n}: RSS "
-                                      f"{rss0 / MIB:.0f} → {rss_mid / MIB:.0f} (half-way) → "
-                                      f"{rss1 / MIB:.0f} MiB")
-        if fds1 > fds0 + 8:
-            outcome.violations.report("open files grew", str(n),
-                                      f"lifetime {n}: fds {fds0} → {fds1}")
+        parts[-1].append(sample)
+    return parts
+
+
+def rss_step(fault: Fault, lifetimes: list[Lifetime]) -> str:
+    """The server's memory just before a fault, and its peak in the minute it healed."""
+    samples = [s for life in lifetimes for s in life.samples]
+    before = [s[1] for s in samples if s[0] < (fault.began or 0)]
+    healed = fault.healed or fault.cleared or 0
+    after = [s[1] for s in samples if healed <= s[0] < healed + 60]
+    if not before or not after:
+        return "?"
+    return f"{before[-1] / MIB:.0f} → {max(after) / MIB:.0f} MiB"

@@ -48,6 +48,7 @@ class Server:
         self.workspace, self.code, self.plan, self.stop = workspace, code, plan, stop
         self.port = free_port()
         self.log = workspace / "serve.log"
+        self.feeds, self.state = workspace / "feeds", workspace / "state.sqlite"
         self.process: subprocess.Popen[bytes] | None = None
         self.up = threading.Event()
         self.epoch = 0  # bumped by every kill: a request that spans one met a dead server
@@ -55,9 +56,9 @@ class Server:
         self.lock = threading.Lock()  # one start or kill at a time
 
     def command(self) -> list[str]:
-        w = self.workspace
-        return [sys.executable, "-m", "service", "serve", "--seeds", str(w / "seeds"),
-                "--feeds", str(w / "feeds"), "--state", str(w / "state.sqlite"),
+        return [sys.executable, "-m", "service", "serve", "--seeds",
+                str(self.workspace / "seeds"), "--feeds", str(self.feeds),
+                "--state", str(self.state),
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--base-url", f"http://127.0.0.1:{self.port}",
                 "--reconcile", f"{self.plan.reconcile:g}", "--entries", str(self.plan.entries)]

@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .plan import Plan
+if TYPE_CHECKING:
+    from .faults import Deadlines
 
 FIRST_SEEN_SLACK = 60.0  # s: a pass may take its time stamp this long before it reads a file
 
@@ -76,10 +77,11 @@ class Known:
             return self.release
         return self.first_held - FIRST_SEEN_SLACK
 
-    def settled(self, when: float, plan: Plan) -> bool:
+    def settled(self, when: float, deadlines: Deadlines) -> bool:
         """Held long enough before ``when`` (and released) that it must be published."""
-        return (self.since is not None and self.since <= when - plan.settle and self.whole
-                and (self.release is None or self.release <= when - plan.margin))
+        return (self.since is not None and deadlines.change(self.since) <= when
+                and self.whole
+                and (self.release is None or deadlines.release(self.release) <= when))
 
 
 @dataclass(frozen=True)
