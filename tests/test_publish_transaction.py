@@ -209,3 +209,18 @@ def test_a_file_left_for_later_whose_name_is_not_utf8_is_shown_escaped(tmp_path:
     assert report.unsettled == (os.fsdecode(b"market-\xff.txt"),)  # the real name, to recheck
     status = json.loads((settings.feeds / "status.json").read_bytes())
     assert status["last_pass"]["unsettled"] == ["market-\\xff.txt"]
+
+
+def test_a_file_that_breaks_while_passes_fail_keeps_its_last_good_articles(publisher):
+    feeds, seeds = publisher.settings.feeds, publisher.settings.seeds
+    aside = break_articles_folder(feeds)
+    (seeds / "market.txt").write_text(MARKET, encoding="utf-8")
+    with pytest.raises(PassFailed):
+        publisher.publish({"market.txt"})
+    (seeds / "ferry.txt").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(200))
+    (feeds / "articles").unlink()
+    aside.rename(feeds / "articles")
+    report = publisher.publish({"ferry.txt"})
+    assert report.articles == 2 and report.errors == 1  # ferry's last good, and market
+    atom = (feeds / "all.atom").read_text(encoding="utf-8")
+    assert "The ferry is back!" in atom and "The fish market opens at dawn." in atom

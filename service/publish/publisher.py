@@ -20,7 +20,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from service import layout
@@ -28,6 +28,7 @@ from service.catalog.catalog import Catalog
 from service.catalog.state import State
 from service.catalog.statefile import StateError
 from service.config import Settings
+from service.model import Article
 from service.publish import fanout
 from service.publish.dating import Releases
 from service.publish.fanout import Job
@@ -59,17 +60,18 @@ class Publisher:
         self.status = StatusLog(settings.feeds / layout.STATUS)
         self.failure: Failure | None = None
         self.passes = 0  # passes that succeeded
-        self._start_afresh()
+        self._start_afresh({})
         left = clean_temp_files(settings.feeds)
         if left:
             log.info("removed %d temp files left by an interrupted pass", left)
 
-    def _start_afresh(self) -> None:
+    def _start_afresh(self, earlier: Mapping[str, tuple[Article, ...]]) -> None:
         """What a pass builds up in memory, empty: the next pass reads and renders
         everything, as the first pass of a process does, comparing with what is on disk
-        (the writer and the state only ever record what is done)."""
+        (the writer and the state only ever record what is done). ``earlier``: each
+        file's articles as the catalog last held them, kept for files that now fail."""
         self.catalog = Catalog()
-        self.sources = Sources(self.settings, self.state, self.catalog, self.settle)
+        self.sources = Sources(self.settings, self.state, self.catalog, self.settle, earlier)
         self.releases = Releases(self.catalog, self.state, self.settings.base_url)
         self.planner = Planner(self.settings, self.catalog, self.state, self.releases)
         self._afresh = True
@@ -86,7 +88,7 @@ class Publisher:
         if paths is None and not self._afresh and not self.writer.intact():
             log.warning("the published site in %s is damaged or gone: rebuilding it",
                         self.settings.feeds)
-            self._start_afresh()
+            self._start_afresh(self._held())
         cold = self._afresh
         try:
             with _collector_paused() if cold else contextlib.nullcontext():
@@ -98,9 +100,14 @@ class Publisher:
             log.info("publishing works again, after %d failed attempts",
                      self.failure.attempts)
         self.failure, self._afresh = None, False
+        self.sources.earlier = {}  # the catalog holds every file's articles again
         self.passes += 1
         log.info("publish pass: %s", report.line())
         return report
+
+    def _held(self) -> dict[str, tuple[Article, ...]]:
+        """Every file's articles as this publisher last knew them."""
+        return {**self.sources.earlier, **self.catalog.files}
 
     def retry_in(self) -> float | None:
         """Seconds until a failed pass should be tried again; None while passes succeed."""
@@ -108,7 +115,7 @@ class Publisher:
 
     def _failed(self, exc: Exception, now: float) -> PassFailed:
         """Drop the failed pass's work, record the failure, say so once in full."""
-        self._start_afresh()
+        self._start_afresh(self._held())
         self.writer.take_changes()
         error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         first = self.failure is None

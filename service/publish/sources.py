@@ -1,18 +1,15 @@
 """The seed files as the publisher last read them: which changed, which may still be
 being written, and the last good articles of a file that fails or cannot be seen.
 
-A rescan reads only files whose (mtime, size) changed since they were last read, and
-leaves those modified within ``settle`` seconds for later: a file written through an
-open handle must not be published half. A file that fails keeps its last good
-articles published, across restarts too (the state keeps them); a file deleted from a
-folder that can be read unpublishes its articles.
+A rescan reads only files whose (mtime, size) changed since they were last read; a
+file that fails keeps its last good articles published, across restarts too; a file
+deleted from a folder that can be read unpublishes its articles.
 
 Absence is not deletion. A seeds folder that is missing, unreadable or empty where it
 held files, and a subfolder that cannot be listed or is gone while its files were
-published, are problems reported as errors; the files they held keep their articles
-(across restarts, for subfolders, as a failing file's do). The first pass of a process
-knows no file's last articles: if it cannot see what the published site holds, it
-fails (``SeedsUnavailable``) rather than unpublish, and is retried.
+published, are errors; the files they held keep their articles (across restarts, for
+subfolders). A first pass that cannot see what the published site holds fails
+(``SeedsUnavailable``) rather than unpublish, and is retried.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from service.catalog.catalog import Catalog
@@ -50,12 +47,12 @@ class FileState:
 class Sources:
     """Reads the seed files a pass needs, and remembers what each one last gave."""
 
-    def __init__(self, settings: Settings, state: State, catalog: Catalog,
-                 settle: float) -> None:
+    def __init__(self, settings: Settings, state: State, catalog: Catalog, settle: float,
+                 earlier: Mapping[str, tuple[Article, ...]]) -> None:
         self.settings, self.state, self.catalog = settings, state, catalog
-        # A rescan leaves files modified less than this long ago: a file being written
-        # through an open handle must not be published half (the watcher's events, or
-        # the caller, bring them back once quiet). 0 for one-shot builds: read it all.
+        self.earlier = earlier  # articles held before a failed pass: _keep_last_good
+        # A rescan leaves files modified less than ``settle`` s ago, maybe half written (the
+        # watcher or the caller bring them back once quiet); 0 for one-shot builds.
         self.settle = settle
         self.files: dict[str, FileState] = {}
         self.folder: Problem | None = None  # the seeds folder's own problem
@@ -264,8 +261,11 @@ class Sources:
     def _keep_last_good(self, path: str, reads: Reads) -> None:
         """A file that fails keeps its last good articles published, across restarts
         too: the state remembers them when the failure is first seen, and a process
-        that has not read the file before publishes them from there."""
+        that has not read the file before publishes them from there. After a failed
+        pass the catalog starts afresh, and what it held before stands in for it."""
         last, key = self.catalog.files.get(path), shown(path)
+        if last is None and path in self.earlier:
+            last = reads[path] = self.earlier[path]
         if last is None:
             kept = self.state.kept_articles(key)
             if kept:
