@@ -1,0 +1,134 @@
+"""Requests to callbacks: the only module of the hub that opens a connection.
+
+A request goes to the address ``address.check`` approved, never to what the name
+resolves to now (the name is only the Host header and the TLS server name). It follows
+no redirect (a 3xx is an answer like any other), reads at most MAX_BODY bytes of the
+answer, and gives up after CONNECT_TIMEOUT to connect and TOTAL_TIMEOUT in all: a
+callback that answers a byte at a time is cut off at the deadline, however it trickles.
+One connection per request, closed after it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.client
+import socket
+import ssl
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from service.push.address import Target
+
+CONNECT_TIMEOUT = 5.0  # seconds to open the connection (TLS handshake included)
+TOTAL_TIMEOUT = 10.0  # seconds from the start of a request to the last byte of its answer
+MAX_BODY = 64 * 1024  # bytes of an answer's body read; a verification needs 43
+USER_AGENT = "seedfeeds-websub"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a callback answered."""
+
+    status: int
+    body: bytes  # at most MAX_BODY bytes of it
+    complete: bool  # False: the body was longer than MAX_BODY, and cut there
+
+
+class Unreachable(Exception):
+    """No answer: the connection failed, timed out or broke, or the answer was not
+    HTTP. The message says which, in one line."""
+
+
+def request(target: Target, method: str, path: str, headers: Mapping[str, str] | None = None,
+            body: bytes | None = None, tls: ssl.SSLContext | None = None) -> Answer:
+    """One request to ``target``'s checked address; its answer, or Unreachable."""
+    connection: _Pinned | _PinnedTLS = (
+        _PinnedTLS(target, tls or _default_tls()) if target.scheme == "https"
+        else _Pinned(target))
+    deadline = _Deadline(connection)
+    try:
+        connection.request(method, path, body=body, headers={
+            "User-Agent": USER_AGENT, "Connection": "close", **(headers or {})})
+        response = connection.getresponse()
+        data = response.read(MAX_BODY + 1)
+        return Answer(response.status, data[:MAX_BODY], len(data) <= MAX_BODY)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        if deadline.passed:
+            raise Unreachable(f"no complete answer within {TOTAL_TIMEOUT:g} s") from None
+        raise Unreachable(_reason(exc)) from None
+    finally:
+        deadline.cancel()
+        connection.close()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"timed out ({exc})" if str(exc) else "timed out"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed: {exc}"
+    text = " ".join(str(exc).split()) or "no detail"
+    return f"{type(exc).__name__}: {text}"
+
+
+class _Deadline:
+    """Shuts the connection's socket down once TOTAL_TIMEOUT has passed, which makes
+    any read or write in flight fail at once."""
+
+    def __init__(self, connection: http.client.HTTPConnection) -> None:
+        self.connection, self.passed = connection, False
+        self._timer = threading.Timer(TOTAL_TIMEOUT, self._cut)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _cut(self) -> None:
+        self.passed = True
+        sock = self.connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # below TLS, on the socket
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _open(target: Target) -> socket.socket:
+    sock = socket.create_connection((target.address, target.port), CONNECT_TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+class _Pinned(http.client.HTTPConnection):
+    """HTTP to the checked address; Host is the name."""
+
+    def __init__(self, target: Target) -> None:
+        super().__init__(target.host, target.port, timeout=CONNECT_TIMEOUT)
+        self.target = target
+
+    def connect(self) -> None:
+        self.sock = _open(self.target)
+        self.sock.settimeout(TOTAL_TIMEOUT)
+
+
+class _PinnedTLS(http.client.HTTPSConnection):
+    """HTTPS to the checked address; Host, the TLS server name and the certificate's
+    name are the name. The socket is ours before the handshake, so the deadline can
+    cut a handshake that trickles too."""
+
+    def __init__(self, target: Target, tls: ssl.SSLContext) -> None:
+        super().__init__(target.host, target.port, timeout=CONNECT_TIMEOUT, context=tls)
+        self.target, self.tls = target, tls
+
+    def connect(self) -> None:
+        self.sock = self.tls.wrap_socket(_open(self.target), server_hostname=self.target.host,
+                                         do_handshake_on_connect=False)
+        self.sock.do_handshake()
+        self.sock.settimeout(TOTAL_TIMEOUT)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_tls() -> ssl.SSLContext:
+    """The system's trust store, certificates and names checked (made once: loading the
+    store takes milliseconds)."""
+    return ssl.create_default_context()

@@ -1,0 +1,103 @@
+"""Work for many hosts on a few threads, fairly: one lane per host.
+
+At most ``per_host`` jobs of one host run at once, and hosts with work waiting take
+turns, so a reader that subscribes to every feed at once (hundreds of jobs for one
+callback host) neither hammers that host nor makes another host's job wait behind
+all of its own: a worker never sits blocked on a busy host, it takes the next host's
+job instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], None]
+
+
+class Lanes:
+    """A pool of ``workers`` threads running jobs by host, ``per_host`` at a time."""
+
+    def __init__(self, workers: int, per_host: int, name: str = "lane") -> None:
+        self.workers, self.per_host, self.name = workers, per_host, name
+        self._waiting: dict[str, deque[Job]] = {}
+        self._running: Counter[str] = Counter()
+        self._turns: deque[str] = deque()  # hosts with a job waiting and room to run it
+        self._changed = threading.Condition()
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for number in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"{self.name}-{number}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, host: str, job: Job) -> None:
+        """Run ``job`` when a worker is free and ``host`` has room."""
+        with self._changed:
+            self._waiting.setdefault(host, deque()).append(job)
+            self._offer(host)
+            self._changed.notify()
+
+    def busy(self) -> int:
+        """Jobs waiting or running."""
+        with self._changed:
+            return sum(map(len, self._waiting.values())) + sum(self._running.values())
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Drop the jobs waiting, which were never started, and wait up to ``timeout``
+        seconds in all for those running; True if they all finished."""
+        with self._changed:
+            self._stopping = True
+            self._waiting.clear()
+            self._turns.clear()
+            self._changed.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def _offer(self, host: str) -> None:
+        """Give ``host`` a turn if it has a job waiting and room to run one."""
+        if (self._waiting.get(host) and self._running[host] < self.per_host
+                and host not in self._turns):
+            self._turns.append(host)
+
+    def _next(self) -> tuple[str, Job] | None:
+        with self._changed:
+            while not self._turns and not self._stopping:
+                self._changed.wait()
+            if self._stopping:
+                return None
+            host = self._turns.popleft()
+            job = self._waiting[host].popleft()
+            if not self._waiting[host]:
+                del self._waiting[host]
+            self._running[host] += 1
+            self._offer(host)  # to the back of the line: other hosts first
+            return host, job
+
+    def _done(self, host: str) -> None:
+        with self._changed:
+            self._running[host] -= 1
+            if not self._running[host]:
+                del self._running[host]
+            self._offer(host)
+            self._changed.notify()
+
+    def _work(self) -> None:
+        while (taken := self._next()) is not None:
+            host, job = taken
+            try:
+                job()
+            except Exception:  # a job's own failure must not end the worker
+                log.exception("%s: a job for %s failed", self.name, host)
+            finally:
+                self._done(host)
