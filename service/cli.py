@@ -230,6 +230,8 @@ def web(**flags: Any) -> None:
 
 PUBLISHER_SETTINGS = ("seeds", "feeds", "state", "base_url", "timezone", "entries", "debounce",
                       "reconcile", "watch", "poll", "max_file_size", "site_title", "author")
+HUB_SETTINGS = ("websub", "websub_allow_private", "websub_lease", "websub_lease_min",
+                "websub_lease_max", "websub_url", "websub_external_hubs")
 
 
 @main.command()
@@ -250,7 +252,7 @@ def publish(**flags: Any) -> None:
 
 
 @main.command()
-@setting_options(*PUBLISHER_SETTINGS, "host", "port", "max_age")
+@setting_options(*PUBLISHER_SETTINGS, "host", "port", "max_age", *HUB_SETTINGS)
 def serve(**flags: Any) -> None:
     """Everything in one command: build, publish every change, serve the feeds.
 

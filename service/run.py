@@ -28,6 +28,7 @@ from service.catalog import statefile
 from service.config import APART, BY_NAME, Settings, StartupError, refusal
 from service.live.publishing import LivePublishing, initial_build
 from service.publish.lock import Locks, publisher_locks
+from service.push.hub import Hub, running_hub
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +178,11 @@ def run_server(settings: Settings) -> None:
     stands at once and rebuilds behind it, in this process (no forking beside the web
     server's threads): readers see no downtime, and every file is replaced atomically.
     """
-    from service.web.server import run_web  # imported only by the commands that serve
-
     check_listen(settings)
     startup = Startup(settings)
     # A first build that fails stops the web server as Ctrl-C would: not a signal to log.
-    with publishing(settings, quiet=lambda: startup.failure is not None) as locks:
+    with publishing(settings, quiet=lambda: startup.failure is not None) as locks, \
+            running_hub(settings) as hub:
         try:
             if (settings.feeds / layout.MANIFEST).is_file():
                 log.info("serving the site as published while the first pass rebuilds it")
@@ -190,9 +190,23 @@ def run_server(settings: Settings) -> None:
             else:
                 startup.run()
             with locks.kept():
-                run_web(settings)
+                _serve_web(settings, hub)
         finally:
             startup.stop()
+
+
+def _serve_web(settings: Settings, hub: Hub | None) -> None:
+    """The web server of `serve`, the hub's endpoint (/websub) in front of the web app."""
+    # imported only by the commands that serve
+    from service.web.server import run_web, serve
+
+    if hub is None:
+        run_web(settings)
+        return
+    from service.push.endpoint import mounted
+    from service.web.app import create_app
+
+    serve(mounted(hub, create_app(settings)), settings)
 
 
 class Startup:

@@ -130,6 +130,7 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             os.chmod(self.path, 0o600)

@@ -1,0 +1,196 @@
+"""The hub's protocol (WebSub section 5): what a subscribe or unsubscribe request must
+hold, and the answer given at once.
+
+A request is answered before anyone is asked: 202 once it is recorded (its callback is
+then asked to verify it, by ``verify``), or 4xx with a one-line reason, and then no
+request at all goes to the callback: a parameter missing or malformed, a topic that is
+not one of this site's feeds, a callback the address policy refuses (``address``), a
+secret of 200 bytes or more. Unknown parameters are ignored, as the spec requires.
+
+A secret is taken over plain http as over https: the spec asks subscribers to send one
+only over https, and leaves the hub free to refuse or to accept it; behind a proxy that
+ends TLS the hub sees http whatever the subscriber used, and refusing would lose the
+readers that always send one (Feedbin), while protecting nothing the request had not
+already exposed. It is used only to sign pushes, never sent back.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from service.config import Settings, refusal
+from service.push import address
+from service.push.store import Store, StoreError, hub_file
+from service.push.topics import Topics
+from service.push.verify import Verifier
+
+log = logging.getLogger(__name__)
+
+MAX_SECRET = 200  # bytes: "MUST be less than 200 bytes in length"
+MAX_TOKEN = 200  # bytes of a hub.verify_token echoed back
+MAX_PENDING = 10_000  # requests waiting for verification; more are answered 503
+LOOKUPS = 4  # names being resolved at once for requests; more are answered 503
+LOOKUP_WAIT = 3.0  # seconds a request waits for its callback's name to resolve
+MODES = ("subscribe", "unsubscribe")
+
+
+@dataclass(frozen=True)
+class Request:
+    mode: str
+    topic: str
+    callback: str
+    lease_seconds: int | None  # as asked; None: not asked
+    secret: str | None
+    verify_token: str | None
+
+
+@dataclass(frozen=True)
+class Leases:
+    """The leases the hub grants, in seconds: ``default`` to a request that asks for
+    none, and what is asked for within [low, high]."""
+
+    default: int
+    low: int
+    high: int
+
+    def grant(self, asked: int | None) -> int:
+        return self.default if asked is None else min(max(asked, self.low), self.high)
+
+
+class Refusal(Exception):
+    """The request is refused at once: ``status`` and a one-line reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def parse(form: Sequence[tuple[str, str]]) -> Request:
+    """A subscription request from its form fields; Refusal (400) naming the field."""
+    fields: dict[str, str] = {}
+    for name, value in form:
+        if name.startswith("hub.") and fields.setdefault(name, value) != value:
+            raise Refusal(400, f"{name}: given twice, with different values")
+    mode = fields.get("hub.mode", "")
+    if mode not in MODES:
+        raise Refusal(400, "hub.mode: expected subscribe or unsubscribe, got "
+                      f"{mode[:40]!r}" if mode else "hub.mode: missing")
+    for name in ("hub.topic", "hub.callback"):
+        if not fields.get(name):
+            raise Refusal(400, f"{name}: missing")
+    lease = fields.get("hub.lease_seconds", "").strip()
+    if lease and (not lease.isdigit() or not int(lease)):
+        raise Refusal(400, f"hub.lease_seconds: expected a whole number of seconds, got "
+                      f"{lease[:40]!r}")
+    secret = fields.get("hub.secret") or None
+    if secret is not None and len(secret.encode("utf-8")) >= MAX_SECRET:
+        raise Refusal(400, f"hub.secret: must be shorter than {MAX_SECRET} bytes")
+    token = fields.get("hub.verify_token") or None
+    if token is not None and len(token.encode("utf-8")) > MAX_TOKEN:
+        raise Refusal(400, f"hub.verify_token: must be at most {MAX_TOKEN} bytes")
+    return Request(mode, fields["hub.topic"], fields["hub.callback"],
+                   int(lease) if lease and mode == "subscribe" else None, secret, token)
+
+
+def leases_of(settings: Settings) -> Leases:
+    """The lease bounds of the settings; a StartupError naming them if they disagree."""
+    low, default, high = (settings.websub_lease_min, settings.websub_lease,
+                          settings.websub_lease_max)
+    if not low <= default <= high:
+        raise refusal("websub_lease", f"{default} is not within the bounds --websub-lease-min "
+                      f"({low}) and --websub-lease-max ({high})")
+    return Leases(default, low, high)
+
+
+class Hub:
+    """The hub of one site: its endpoint's logic, its store and its verifier."""
+
+    def __init__(self, settings: Settings, resolver: address.Resolver = address.resolve,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.leases = leases_of(settings)
+        self.allow_private = settings.websub_allow_private
+        self.topics = Topics(settings.feeds, settings.base_url)
+        self.store = Store(hub_file(settings.state))
+        self.clock = clock
+        self._resolver = resolver
+        self._lookups = concurrent.futures.ThreadPoolExecutor(LOOKUPS, "websub-lookup")
+        self._looking = threading.BoundedSemaphore(LOOKUPS)
+        self.verifier = Verifier(self.store, self.topics, self.allow_private, resolver, clock)
+
+    def start(self) -> None:
+        self.verifier.start()
+
+    def stop(self) -> None:
+        """Stop verifying (what is half done is asked again after a restart)."""
+        finished = self.verifier.stop()
+        self._lookups.shutdown(wait=False, cancel_futures=True)
+        if finished:
+            self.store.close()
+
+    def receive(self, form: Sequence[tuple[str, str]]) -> tuple[int, str]:
+        """The answer to a POST to the hub: (202, what happens next) or (4xx or 503,
+        why not)."""
+        try:
+            request = parse(form)
+            problem = self.topics.problem(request.topic)
+            if problem is not None:
+                raise Refusal(400 if self.topics.published() else 503, f"hub.topic: {problem}")
+            self._check_callback(request.callback)
+            if self.store.pending() >= MAX_PENDING:
+                raise Refusal(503, "too many requests are waiting for verification: try "
+                              "again later")
+            lease = self.leases.grant(request.lease_seconds)
+            self.store.request(request.topic, request.callback, request.mode, request.secret,
+                               lease, request.verify_token, self.clock())
+        except Refusal as refused:
+            return refused.status, refused.reason
+        except StoreError as exc:
+            log.error("websub: %s", exc)
+            return 503, "the hub cannot record requests just now: try again later"
+        self.verifier.wake()
+        return 202, (f"accepted: the callback will be asked to confirm this {request.mode} "
+                     "request")
+
+    def _check_callback(self, callback: str) -> None:
+        """Refusal (403) if the address policy refuses the callback, after looking its
+        name up on a thread of the hub's, for at most LOOKUP_WAIT seconds."""
+        try:
+            address.check(callback, self.allow_private, self._bounded_resolve)
+        except address.Refused as exc:
+            raise Refusal(403, f"hub.callback: refused: {exc}") from None
+
+    def _bounded_resolve(self, host: str, port: int) -> list[str]:
+        if not self._looking.acquire(blocking=False):
+            raise Refusal(503, "too many callback names are being looked up: try again")
+        try:
+            future = self._lookups.submit(self._resolver, host, port)
+        except RuntimeError:  # the hub is stopping
+            self._looking.release()
+            raise Refusal(503, "the hub is stopping: try again later") from None
+        future.add_done_callback(lambda _future: self._looking.release())
+        try:
+            return future.result(LOOKUP_WAIT)
+        except concurrent.futures.TimeoutError:
+            raise Refusal(503, f"hub.callback: {host} did not resolve within "
+                          f"{LOOKUP_WAIT:g} s: try again") from None
+
+
+@contextlib.contextmanager
+def running_hub(settings: Settings) -> Iterator[Hub | None]:
+    """The hub of ``settings``, verifying, for the block (None if ``--websub`` is off);
+    stopped after it."""
+    if not settings.websub:
+        yield None
+        return
+    hub = Hub(settings)
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
