@@ -6,6 +6,7 @@ of the process, so the refused addresses are never contacted, not even tried."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from service.push import hub as hub_module
 from service.push.hub import Hub
 
 from support.subscriber import Subscriber
+from support.waiting import wait_for
 from support.websub import BASE, TOPIC, post, publish, settings_for
 
 
@@ -200,3 +203,49 @@ def test_before_the_first_build_a_topic_is_asked_again_later(tmp_path: Path,
             503, "hub.topic: this site has published nothing yet: try again once it has\n")
     finally:
         hub.stop()
+
+
+def test_a_name_that_resolves_slowly_is_asked_again_later_and_holds_no_thread_long(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hub_module, "LOOKUP_WAIT", 0.2)
+    release = threading.Event()
+
+    def slow(_host: str, _port: int) -> list[str]:
+        release.wait(5)
+        return ["93.184.216.34"]
+
+    publish(tmp_path / "feeds")
+    slow_hub = Hub(settings_for(tmp_path, websub_allow_private="false"), resolver=slow)
+    try:
+        began = time.monotonic()
+        assert post(slow_hub, sub("http://slow.example/cb")) == (
+            503, "hub.callback: slow.example did not resolve within 0.2 s: try again\n")
+        assert time.monotonic() - began < 1.0
+        for _ in range(hub_module.LOOKUPS - 1):  # every lookup thread is taken now
+            post(slow_hub, sub("http://slow.example/cb"))
+        assert post(slow_hub, sub("http://slow.example/cb")) == (
+            503, "too many callback names are being looked up: try again\n")
+        assert slow_hub.store.pending() == 0
+    finally:
+        release.set()
+        slow_hub.stop()
+
+
+def test_the_subscribers_of_a_feed_that_is_gone_may_still_unsubscribe(
+        tmp_path: Path, subscriber: Subscriber) -> None:
+    publish(tmp_path / "feeds")
+    running = Hub(settings_for(tmp_path))
+    running.start()
+    try:
+        callback = subscriber.url("/leaving")
+        assert post(running, sub(callback))[0] == 202
+        wait_for(lambda: running.store.subscription(TOPIC, callback), 5)
+        publish(tmp_path / "feeds", ("all.atom", "index.html"))
+        assert post(running, sub(subscriber.url("/other")))[0] == 400  # no new ones
+        leave = sub(callback)
+        leave["hub.mode"] = "unsubscribe"
+        assert post(running, leave)[0] == 202
+        subscriber.wait("/leaving", mode="unsubscribe")
+        wait_for(lambda: running.store.subscription(TOPIC, callback) is None, 5)
+    finally:
+        running.stop()

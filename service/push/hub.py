@@ -16,7 +16,6 @@ already exposed. It is used only to sign pushes, never sent back.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -119,7 +118,6 @@ class Hub:
         self.store = Store(hub_file(settings.state))
         self.clock = clock
         self._resolver = resolver
-        self._lookups = concurrent.futures.ThreadPoolExecutor(LOOKUPS, "websub-lookup")
         self._looking = threading.BoundedSemaphore(LOOKUPS)
         self.verifier = Verifier(self.store, self.topics, self.allow_private, resolver, clock)
 
@@ -129,7 +127,6 @@ class Hub:
     def stop(self) -> None:
         """Stop verifying (what is half done is asked again after a restart)."""
         finished = self.verifier.stop()
-        self._lookups.shutdown(wait=False, cancel_futures=True)
         if finished:
             self.store.close()
 
@@ -139,7 +136,9 @@ class Hub:
         try:
             request = parse(form)
             problem = self.topics.problem(request.topic)
-            if problem is not None:
+            if problem is not None and not (  # a gone feed's subscribers may still leave
+                    request.mode == "unsubscribe"
+                    and self.store.subscription(request.topic, request.callback)):
                 raise Refusal(400 if self.topics.published() else 503, f"hub.topic: {problem}")
             self._check_callback(request.callback)
             if self.store.pending() >= MAX_PENDING:
@@ -166,19 +165,30 @@ class Hub:
             raise Refusal(403, f"hub.callback: refused: {exc}") from None
 
     def _bounded_resolve(self, host: str, port: int) -> list[str]:
+        """``resolver`` on a thread of its own, LOOKUPS at most at once, waited for up to
+        LOOKUP_WAIT seconds (a name server that never answers must not hold a web
+        thread). The thread is a daemon: a lookup that hangs does not hold up a stop."""
         if not self._looking.acquire(blocking=False):
             raise Refusal(503, "too many callback names are being looked up: try again")
-        try:
-            future = self._lookups.submit(self._resolver, host, port)
-        except RuntimeError:  # the hub is stopping
-            self._looking.release()
-            raise Refusal(503, "the hub is stopping: try again later") from None
-        future.add_done_callback(lambda _future: self._looking.release())
-        try:
-            return future.result(LOOKUP_WAIT)
-        except concurrent.futures.TimeoutError:
+        outcome: list[list[str] | BaseException] = []
+        done = threading.Event()
+
+        def look() -> None:
+            try:
+                outcome.append(self._resolver(host, port))
+            except BaseException as exc:  # handed to the request's thread
+                outcome.append(exc)
+            finally:
+                self._looking.release()
+                done.set()
+
+        threading.Thread(target=look, name="websub-lookup", daemon=True).start()
+        if not done.wait(LOOKUP_WAIT):
             raise Refusal(503, f"hub.callback: {host} did not resolve within "
-                          f"{LOOKUP_WAIT:g} s: try again") from None
+                          f"{LOOKUP_WAIT:g} s: try again")
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
 
 
 @contextlib.contextmanager
