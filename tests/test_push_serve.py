@@ -5,6 +5,8 @@ persistence across kill -9, and every SSRF refusal with allow-private off."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import signal
 import time
 from collections.abc import Iterator
@@ -55,6 +57,15 @@ def subscription(server: LiveServer, callback: str, topic: str = TOPIC) -> dict[
 
 def form(mode: str, callback: str, topic: str = TOPIC, **extra: str) -> dict[str, str]:
     return {"hub.mode": mode, "hub.topic": topic, "hub.callback": callback, **extra}
+
+
+def posts(subscriber: Subscriber, path: str | None = None) -> list[Received]:
+    return [r for r in subscriber.requests(path) if r.method == "POST"]
+
+
+def write_seed(server: LiveServer, name: str, headline: str) -> None:
+    (server.seeds / name).write_text(f"{headline} Harbour | Transport\n\n"
+                                     "Release time:2026-01-06 10:00\n\nMore.\n", "utf-8")
 
 
 def rocks(request: Received) -> Reply:
@@ -118,6 +129,36 @@ def test_verify_token_leases_and_a_failed_verification(server: LiveServer,
     assert subscription(server, callback) == kept  # the old one, as it was
 
 
+def test_a_change_is_pushed_as_served_once_to_each_subscriber_and_to_no_one_else(
+        server: LiveServer, subscriber: Subscriber) -> None:
+    signed, again, left = (subscriber.url(p) for p in ("/pushed", "/again", "/left"))
+    for callback in (signed, again, left):
+        post_http(server.port, form("subscribe", callback, **{"hub.secret": "k3y"}))
+    for callback in (signed, again, left):
+        wait_for(lambda callback=callback: subscription(server, callback), 10)
+    post_http(server.port, form("subscribe", again))  # 103: verified again, still one
+    post_http(server.port, form("unsubscribe", left))  # 104: nothing after this
+    subscriber.wait("/again", count=2)
+    wait_for(lambda: subscription(server, left) is None, 10)
+    wait_for(lambda: not rows(state(server), "requests"), 10)
+    time.sleep(0.5)
+    assert posts(subscriber) == []  # none on verification
+    began = time.time()
+    write_seed(server, "second.txt", "Second ferry joins the line.")
+    subscriber.wait("/pushed", count=2)  # the verification, then the push
+    (push,) = posts(subscriber, "/pushed")
+    served = server.get("/tags/harbour.atom")
+    assert push.body == served.body and b"Second ferry joins the line." in push.body
+    assert push.headers["content-type"] == served.header("content-type")
+    assert push.headers["link"] == f'<http://news.test/websub>; rel="hub", <{TOPIC}>; rel="self"'
+    assert push.headers["x-hub-signature"] == "sha256=" + hmac.new(
+        b"k3y", push.body, hashlib.sha256).hexdigest()
+    assert push.at - began < 5.0
+    time.sleep(2.0)
+    assert len(posts(subscriber, "/again")) == 1
+    assert posts(subscriber, "/left") == []
+
+
 def test_the_endpoint_answers_in_front_of_the_web_app(server: LiveServer) -> None:
     reply = server.get("/websub")
     assert reply.status == 405 and reply.header("allow") == "POST"
@@ -144,6 +185,27 @@ def test_a_subscription_and_a_pending_request_survive_kill_9(tmp_path: Path,
         assert second.params["hub.mode"] == "subscribe"
         wait_for(lambda: subscription(server, pending), 10)
         assert subscription(server, done)["secret"] == "s"
+    finally:
+        server.stop()
+
+
+def test_a_push_cut_short_by_kill_9_is_made_after_the_restart(tmp_path: Path,
+                                                              subscriber: Subscriber) -> None:
+    server = serving(tmp_path, *HUB).start()
+    try:
+        callback = subscriber.url("/owed")
+        post_http(server.port, form("subscribe", callback))
+        wait_for(lambda: subscription(server, callback), 10)
+        subscriber.replies["/owed"] = lambda r: Reply(204, delay=30 if r.method == "POST" else 0)
+        write_seed(server, "third.txt", "Third ferry waits at the pier.")
+        wait_for(lambda: posts(subscriber, "/owed"), 10)
+        assert len(rows(state(server), "outbox")) == 1
+        server.stop(signal.SIGKILL)
+        del subscriber.replies["/owed"]
+        server.start()
+        wait_for(lambda: len(posts(subscriber, "/owed")) == 2, 20)
+        assert b"Third ferry waits at the pier." in posts(subscriber, "/owed")[1].body
+        wait_for(lambda: not rows(state(server), "outbox"), 10)
     finally:
         server.stop()
 

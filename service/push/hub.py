@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from service.config import Settings, refusal
 from service.push import address
+from service.push.deliver import Distributor
 from service.push.store import Store, StoreError, hub_file
 from service.push.topics import Topics
 from service.push.verify import Verifier
@@ -120,14 +121,18 @@ class Hub:
         self._resolver = resolver
         self._looking = threading.BoundedSemaphore(LOOKUPS)
         self.verifier = Verifier(self.store, self.topics, self.allow_private, resolver, clock)
+        self.url = settings.websub_url or f"{settings.base_url}/websub"
+        self.distributor = Distributor(self.store, self.topics, settings.feeds, self.url,
+                                       self.allow_private, resolver, clock)
 
     def start(self) -> None:
         self.verifier.start()
+        self.distributor.start()
 
     def stop(self) -> None:
-        """Stop verifying (what is half done is asked again after a restart)."""
-        finished = self.verifier.stop()
-        if finished:
+        """Stop verifying and pushing (what is half done is done again after a restart)."""
+        finished = [self.verifier.stop(), self.distributor.stop()]
+        if all(finished):
             self.store.close()
 
     def receive(self, form: Sequence[tuple[str, str]]) -> tuple[int, str]:

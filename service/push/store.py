@@ -23,10 +23,10 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from service.catalog import statefile
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT = 5.0
 SCHEMA_VERSION = 1
-TABLES = ("hub_meta", "subscriptions", "requests")
+TABLES = ("hub_meta", "subscriptions", "requests", "published", "outbox")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -59,9 +59,30 @@ CREATE TABLE IF NOT EXISTS requests (
     due REAL NOT NULL,              -- when to ask the callback (again)
     UNIQUE (topic, callback)
 );
+CREATE TABLE IF NOT EXISTS published (
+    topic TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL            -- the content last handed to the outbox
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    callback TEXT NOT NULL,
+    sha256 TEXT NOT NULL,           -- the content to deliver: a newer one replaces it
+    queued REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due REAL NOT NULL,
+    last_error TEXT,
+    UNIQUE (topic, callback)
+);
 """
 _REQUEST_COLUMNS = ("id, topic, callback, mode, secret, lease_seconds, verify_token, "
                     "received, attempts, due")
+
+
+class Transaction(Protocol):
+    """What a block inside ``Store.writing`` does: statements of one transaction."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any: ...
 
 
 class StoreError(Exception):
@@ -163,7 +184,9 @@ class Store:
         return db
 
     @contextlib.contextmanager
-    def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+    def writing(self, doing: str) -> Iterator[Transaction]:
+        """One transaction, for this module and the outbox's: committed at the end of
+        the block, rolled back on any error; SQLite's errors become StoreError."""
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -179,7 +202,8 @@ class Store:
                 raise StoreError(f"hub database {self.path}: could not {doing} ({exc})") \
                     from exc
 
-    def _rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, *args: object) -> list[tuple[Any, ...]]:
+        """The rows one query finds; SQLite's errors become StoreError."""
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchall()
@@ -190,7 +214,7 @@ class Store:
                 lease_seconds: int, verify_token: str | None, now: float) -> int:
         """Record a request to verify now, replacing one pending for (topic, callback);
         its id."""
-        with self._writing("record a subscription request") as db:
+        with self.writing("record a subscription request") as db:
             db.execute("DELETE FROM requests WHERE topic = ? AND callback = ?",
                        (topic, callback))
             cursor = db.execute(
@@ -201,24 +225,24 @@ class Store:
 
     def pending(self) -> int:
         """Requests waiting for verification."""
-        return int(self._rows("SELECT count(*) FROM requests")[0][0])
+        return int(self.rows("SELECT count(*) FROM requests")[0][0])
 
     def due(self, now: float, limit: int = 1000) -> list[Pending]:
         """Requests whose callback is to be asked by ``now``, the longest waiting first."""
-        rows = self._rows(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE due <= ? "
+        rows = self.rows(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE due <= ? "
                           "ORDER BY due, id LIMIT ?", now, limit)
         return [Pending(*row) for row in rows]
 
     def next_due(self) -> float | None:
         """When the next request is due (None: none is pending)."""
-        row = self._rows("SELECT min(due) FROM requests")[0]
+        row = self.rows("SELECT min(due) FROM requests")[0]
         return None if row[0] is None else float(row[0])
 
     def confirm(self, request: Pending, asked: float) -> bool:
         """The callback confirmed ``request`` (asked at ``asked``): subscribe makes or
         replaces the subscription, its lease from ``asked``; unsubscribe ends it. False
         if a newer request replaced this one meanwhile (nothing changes then)."""
-        with self._writing("record a verified request") as db:
+        with self.writing("record a verified request") as db:
             if not db.execute("DELETE FROM requests WHERE id = ?", (request.id,)).rowcount:
                 return False
             if request.mode == "subscribe":
@@ -232,30 +256,30 @@ class Store:
 
     def retry(self, request: Pending, due: float) -> bool:
         """Ask again at ``due``; False if the request was replaced meanwhile."""
-        with self._writing("reschedule a verification") as db:
+        with self.writing("reschedule a verification") as db:
             return bool(db.execute("UPDATE requests SET attempts = attempts + 1, due = ? "
                                    "WHERE id = ?", (due, request.id)).rowcount)
 
     def drop(self, request: Pending) -> bool:
         """Forget ``request`` unverified; the subscription, if any, stays as it was."""
-        with self._writing("drop a request") as db:
+        with self.writing("drop a request") as db:
             return bool(db.execute("DELETE FROM requests WHERE id = ?",
                                    (request.id,)).rowcount)
 
     def subscription(self, topic: str, callback: str) -> Subscription | None:
-        rows = self._rows("SELECT * FROM subscriptions WHERE topic = ? AND callback = ?",
+        rows = self.rows("SELECT * FROM subscriptions WHERE topic = ? AND callback = ?",
                           topic, callback)
         return Subscription(*rows[0]) if rows else None
 
     def active(self, topic: str, now: float) -> list[Subscription]:
         """The subscriptions of ``topic`` whose lease has not ended by ``now``."""
-        rows = self._rows("SELECT * FROM subscriptions WHERE topic = ? AND expires > ? "
+        rows = self.rows("SELECT * FROM subscriptions WHERE topic = ? AND expires > ? "
                           "ORDER BY callback", topic, now)
         return [Subscription(*row) for row in rows]
 
     def expire(self, now: float) -> int:
         """Forget the subscriptions whose lease ended by ``now``; how many there were."""
-        with self._writing("forget ended leases") as db:
+        with self.writing("forget ended leases") as db:
             return int(db.execute("DELETE FROM subscriptions WHERE expires <= ?",
                                   (now,)).rowcount)
 

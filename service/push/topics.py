@@ -15,13 +15,20 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from service import layout
 
 log = logging.getLogger(__name__)
 
 _FEED_FILE = re.compile(r"(?:all|tags/([^/]+))\.(atom|rss|json)")
+
+
+class Feed(NamedTuple):
+    """A topic's feed as the manifest lists it."""
+
+    file: str  # under feeds/: tags/harbour.atom
+    sha256: str  # of its bytes: it changed when this did
 
 
 class Topics:
@@ -31,13 +38,18 @@ class Topics:
         self.base_url = base_url
         self._manifest = str(feeds / layout.MANIFEST)
         self._seen: tuple[int, int, int] | None = None
-        self._files: dict[str, str] | None = None  # topic URL -> feed file
+        self._feeds: dict[str, Feed] | None = None  # by topic URL
         self._lock = threading.Lock()
 
     def file_of(self, topic: str) -> str | None:
         """The feed file of ``topic`` (``tags/harbour.atom``), or None if ``topic`` is
         not a feed this site publishes now."""
-        return (self._current() or {}).get(topic)
+        feed = (self._current() or {}).get(topic)
+        return None if feed is None else feed.file
+
+    def feeds(self) -> dict[str, Feed] | None:
+        """Every topic's feed now, by topic URL (None: no manifest can be read)."""
+        return self._current()
 
     def published(self) -> bool:
         """Whether the site has a manifest to take topics from."""
@@ -45,17 +57,17 @@ class Topics:
 
     def problem(self, topic: str) -> str | None:
         """Why ``topic`` is not taken, in one line (None: it is a feed of this site)."""
-        files = self._current()
-        if files is None:
+        feeds = self._current()
+        if feeds is None:
             return "this site has published nothing yet: try again once it has"
-        if topic in files:
+        if topic in feeds:
             return None
         if not topic.startswith(self.base_url + "/"):
             return f"not a feed of this site (its feeds are under {self.base_url}/)"
         return (f"{topic} is not a feed this site publishes (its feeds are /all.atom, .rss, "
                 ".json and /tags/<slug>.atom, .rss, .json)")
 
-    def _current(self) -> dict[str, str] | None:
+    def _current(self) -> dict[str, Feed] | None:
         try:
             info = os.stat(self._manifest)
         except OSError:
@@ -63,11 +75,11 @@ class Topics:
         seen = (info.st_mtime_ns, info.st_size, info.st_ino)
         with self._lock:
             if seen != self._seen:
-                self._files = self._load()
+                self._feeds = self._load()
                 self._seen = seen
-            return self._files
+            return self._feeds
 
-    def _load(self) -> dict[str, str] | None:
+    def _load(self) -> dict[str, Feed] | None:
         try:
             with open(self._manifest, "rb") as stream:
                 manifest: Any = json.load(stream)
@@ -76,10 +88,15 @@ class Topics:
             log.warning("the manifest %s cannot be read (%s): no topic is taken until it "
                         "can", self._manifest, exc)
             return None
-        files = {}
-        for path in paths:
-            match = _FEED_FILE.fullmatch(path)
-            if match:
-                links = layout.feed_links(self.base_url, match[1])
-                files[getattr(links, match[2])] = path
-        return files
+        feeds = {}
+        try:
+            for path, row in paths.items():
+                match = _FEED_FILE.fullmatch(path)
+                if match:
+                    links = layout.feed_links(self.base_url, match[1])
+                    feeds[getattr(links, match[2])] = Feed(path, str(row["sha256"]))
+        except (AttributeError, TypeError, KeyError) as exc:
+            log.warning("the manifest %s is not a site's manifest (%s): no topic is taken "
+                        "until it is", self._manifest, exc)
+            return None
+        return feeds

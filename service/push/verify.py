@@ -120,7 +120,7 @@ class Verifier:
                 self._wake.notify()
 
     def _ask(self, request: Pending) -> None:
-        shown = _shown(request.callback)
+        shown = address.shown(request.callback)
         if request.mode == "subscribe" and self.topics.file_of(request.topic) is None:
             self._deny(request, "the topic is not a feed this site publishes any more")
             return
@@ -184,19 +184,14 @@ class Verifier:
             client.request(target, "GET", with_query(target.path, {
                 "hub.mode": "denied", "hub.topic": request.topic, "hub.reason": reason}))
         except (address.Refused, client.Unreachable) as exc:
-            log.info("websub: could not tell %s of its denial: %s", _shown(request.callback),
+            log.info("websub: could not tell %s of its denial: %s", address.shown(request.callback),
                      exc)
             return
-        log.info("websub: denied %s to %s: %s", _shown(request.callback), request.topic, reason)
+        log.info("websub: denied %s to %s: %s", address.shown(request.callback), request.topic,
+                 reason)
 
 
 def with_query(path: str, params: dict[str, str]) -> str:
     """``path`` with ``params`` appended to its own query (which is kept, as it is)."""
     joiner = "" if path.endswith(("?", "&")) else "&" if "?" in path else "?"
     return path + joiner + urlencode(params)
-
-
-def _shown(callback: str) -> str:
-    """A callback for the log, without its query (which often holds the reader's key)."""
-    parts = urlsplit(callback)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?..." if parts.query else "")

@@ -4,6 +4,7 @@ its database read as it stands."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sqlite3
@@ -26,11 +27,18 @@ FORM = "application/x-www-form-urlencoded"
 Fields = dict[str, str] | list[tuple[str, str]] | bytes
 
 
-def publish(feeds: Path, files: tuple[str, ...] = FEEDS) -> None:
-    """A manifest listing ``files``, as if a build had published them."""
-    feeds.mkdir(exist_ok=True)
-    rows = {name: {"size": 1, "sha256": "0" * 64, "updated": "2026-01-01T00:00:00Z"}
-            for name in files}
+def publish(feeds: Path, files: tuple[str, ...] = FEEDS,
+            contents: dict[str, bytes] | None = None) -> None:
+    """``files`` written (``contents`` by name, else a line naming the file) and a
+    manifest listing them with their sha256, as a build publishes them."""
+    rows = {}
+    for name in files:
+        data = (contents or {}).get(name, f"{name}\n".encode())
+        path = feeds / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        rows[name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                      "updated": "2026-01-01T00:00:00Z"}
     (feeds / "index.json").write_text(json.dumps({"version": 1, "files": rows}))
 
 
