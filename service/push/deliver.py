@@ -67,6 +67,7 @@ class Distributor:
         self._wake = threading.Condition()
         self._stopping = False
         self._seen: dict[str, str] | None = None  # the outbox's record, once read
+        self._looked_at: object = None  # the manifest's reading last compared with it
         self._next = 0.0  # when the outbox is to be looked at next (0: at once)
         self._thread = threading.Thread(target=self._run, name="websub-pusher", daemon=True)
 
@@ -104,8 +105,8 @@ class Distributor:
     def _look(self) -> None:
         """Queue what changed since the outbox last looked (nothing the first time a
         topic is seen: its content is not news)."""
-        feeds = self.topics.feeds()
-        if feeds is None:
+        feeds = self.topics.feeds()  # the same object until the manifest changes
+        if feeds is None or feeds is self._looked_at:
             return
         if self._seen is None:
             self._seen = self.outbox.published()
@@ -120,6 +121,7 @@ class Distributor:
             if count:
                 log.info("websub: %d pushes queued for %d changed feeds", count, len(changed))
         self._seen.update(now)
+        self._looked_at = feeds
 
     def _dispatch(self, now: float) -> float:
         for delivery in self.outbox.due(now, BATCH):

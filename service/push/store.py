@@ -1,4 +1,5 @@
-"""The hub's memory, in SQLite: subscriptions, and the requests still to verify.
+"""The hub's memory, in SQLite: subscriptions, the requests still to verify, and (for
+``outbox``) the pushes still owed.
 
 It is a file of its own beside the state, ``<state>.hub.sqlite``, not tables in the
 state: the hub writes whenever a subscriber asks or a callback answers, from its own
