@@ -242,7 +242,7 @@ def wrk(url: str, headers: dict[str, str], duration: int,
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     errors += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
     return Run(rps=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-               p99_ms=latency_ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+               p99_ms=latency_ms(re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
                requests=requests, errors=errors, cpu_us=used / max(requests, 1) * 1e6)
 
 

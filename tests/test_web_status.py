@@ -158,9 +158,11 @@ def test_status_is_503_with_a_clear_message_before_the_first_publish(
     assert html.status == 503 and b"status.json is missing" in html.body
 
 
-def test_before_the_first_publish_the_server_is_alive_and_serves_404s(
+def test_before_the_first_publish_the_server_answers_unhealthy_and_serves_404s(
         unpublished: Server) -> None:
-    assert unpublished.get("/healthz").status == 200
+    health = unpublished.get("/healthz")
+    assert (health.status, health.body) == (
+        503, b"no site published yet: the manifest index.json is missing\n")
     assert unpublished.get("/").status == 404
 
 

@@ -24,6 +24,7 @@ from service.layout import site_of
 from service.model import Site
 from service.render import pages
 from service.web.folder import Folder
+from service.web.health import Health
 from service.web.http import (
     ALLOWED_METHODS,
     CONTENT_TYPES,
@@ -48,7 +49,7 @@ def create_app(settings: Settings) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False  # "//healthz" is not an address of ours
     folder = Folder(settings.feeds)
-    web = _Operations(folder, site_of(settings), Metrics(folder.status.get))
+    web = _Operations(folder, site_of(settings), Metrics(folder.status.get), Health(folder))
     for rule, view in (("/healthz", web.healthz), ("/status", web.status),
                        ("/metrics", web.metrics)):
         app.add_url_rule(rule, view.__name__, view, methods=["GET"],
@@ -70,17 +71,16 @@ def _only_read_methods() -> None:
 class _Operations:
     """The Flask views: health, status, metrics, and the pages of refusal."""
 
-    def __init__(self, folder: Folder, site: Site, meter: Metrics) -> None:
-        self.folder, self.site, self.meter = folder, site, meter
+    def __init__(self, folder: Folder, site: Site, meter: Metrics, health: Health) -> None:
+        self.folder, self.site, self.meter, self.health = folder, site, meter, health
 
     def healthz(self) -> Response:
-        """Liveness: the process answers and can read the feeds folder."""
-        if self.folder.readable():
-            return _text("ok\n", 200)
-        return _text("feeds folder is not readable\n", 503)
+        """200 while the site served is whole; 503 with the reason in one line if not."""
+        problem = self.health.problem()
+        return _text("ok\n", 200) if problem is None else _text(problem + "\n", 503)
 
     def status(self) -> Response:
-        """The last publish pass as JSON (the default) or as an HTML page for browsers."""
+        """The publisher's state and last pass as JSON (the default) or as an HTML page."""
         wanted = _status_format()
         if wanted is None:
             return _text("format must be json or html\n", 400)

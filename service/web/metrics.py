@@ -70,6 +70,10 @@ class PublisherCollector(Collector):
         if not status:
             return
         try:
+            yield GaugeMetricFamily(
+                "seedfeeds_publish_failing",
+                "1 while publish passes fail (see /status), 0 once one succeeds.",
+                value=1 if isinstance(status.get("failing"), dict) else 0)
             yield from _pass_metrics(status.get("last_pass") or {})
             yield from _duration_histogram(status.get("publish_seconds") or {})
         except (AttributeError, TypeError, ValueError) as exc:

@@ -1,28 +1,32 @@
 """The production WSGI server of the web side: waitress, never Flask's development server.
 
 One process, a pool of threads, no fork: the scheduler and the watcher of
-``seedfeeds serve`` can run beside it exactly once. Chosen by measurement with
-``bench/web.py --gunicorn`` (wrk, 2 threads, 32 connections, 10 s, a 50-entry Atom
-feed, on 2 cores shared with wrk): waitress answered 3,163 plain and 3,444
-conditional (304) requests a second with p99 19 ms; gunicorn with 2 worker processes
-of 4 threads 2,310 and 2,946 with p99 32 and 46 ms. gunicorn does not win, and its
-processes could not host the scheduler, so waitress serves both roles.
+``seedfeeds serve`` can run beside it exactly once. waitress reads requests and writes
+answers in one event loop and hands only complete requests to its threads, so a slow
+or silent client costs a socket, never a thread; what it lacks is added here: room for
+thousands of connections, a deadline for a request's headers, a short keep-alive, and
+one-line refusals when the address cannot be had. Chosen by measurement, see the
+README's "Benchmarks: Web".
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import resource
 import signal
 import time
+import warnings
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
+from waitress import wasyncore
+from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
-from waitress.server import BaseWSGIServer
-from waitress.server import create_server as waitress_server
-from waitress.task import WSGITask
+from waitress.server import TcpWSGIServer
+from waitress.task import ThreadedTaskDispatcher, WSGITask
 
-from service.config import Settings
+from service.config import BY_NAME, Settings, StartupError
 from service.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,26 @@ THREADS = 2
 # Bytes per send(): the default 18,000 takes five loop passes for a 90 kB feed; one pass
 # cost 15% less CPU per plain feed request in bench/web.py.
 SEND_BYTES = 256 * 1024
+# Open connections at most (waitress's default is 100: a hundred idle sockets stopped
+# every request). Each costs one file descriptor, so fewer if the process may not have
+# that many (see connection_limit).
+CONNECTIONS = 4000
+SPARE_FILES = 256  # descriptors kept for everything else: published files, logs, the publisher
+# Seconds from a request's first byte to its last: headers (and a body, which no route
+# takes) sent slower than this are a slowloris, and the connection is closed.
+HEADER_TIMEOUT = 10.0
+# Seconds a connection may wait between requests before it is closed: enough for a
+# browser's next page or a reader's next feed, short enough that idle sockets leave.
+IDLE_TIMEOUT = 5.0
+# Seconds an answer may sit unread by its client before the connection is closed.
+SEND_TIMEOUT = 60.0
+SWEEP_EVERY = 1.0  # seconds between two checks of every connection's deadlines
+# Bytes of a request body at most: the largest any route takes is a WebSub form of
+# 64 KiB. waitress would otherwise spool up to 1 GiB a request to disk before the app
+# could refuse it; past this it answers 413 on the headers alone.
+MAX_BODY = 1024 * 1024
+WAITRESS_OWN = 4  # sockets waitress counts as connections: its listeners and wake-up pipe
+FD_SETSIZE = 1024  # select() watches descriptors below this number only
 
 
 def run_web(settings: Settings) -> None:
@@ -42,25 +66,121 @@ def run_web(settings: Settings) -> None:
     serve(create_app(settings), settings)
 
 
-def create_server(app: Any, settings: Settings) -> Any:
-    """A bound, not yet running waitress server for ``app`` (port 0 picks a free port)."""
+def create_server(app: Any, settings: Settings) -> Serving:
+    """A bound, not yet running server for ``app`` (port 0 picks a free port);
+    StartupError if the address cannot be had."""
+    adjustments = _adjustments(settings, connection_limit())
     sockets: dict[int, Any] = {}
-    server = waitress_server(
-        app, map=sockets, host=settings.host, port=settings.port, threads=THREADS,
-        ident="seedfeeds",  # the Server header names no version
-        channel_timeout=60, send_bytes=SEND_BYTES)
-    for listener in sockets.values():  # one per address "localhost" resolves to
-        if isinstance(listener, BaseWSGIServer):
-            listener.channel_class = _Channel
-    return server
+    dispatcher = ThreadedTaskDispatcher()
+    listeners = []
+    try:
+        # One per address the host resolves to; the stubs type these as strings.
+        for sockinfo in cast("list[Any]", adjustments.listen):
+            listeners.append(_Listener(app, sockets, dispatcher=dispatcher, adj=adjustments,
+                                       sockinfo=sockinfo))
+    except OSError as exc:
+        wasyncore.close_all(sockets)
+        raise _bind_problem(exc, settings) from None
+    dispatcher.set_thread_count(THREADS)  # threads only once the address is ours
+    return Serving(sockets, listeners, dispatcher, adjustments)
+
+
+class Serving:
+    """The listeners of one server (one per address its host resolves to), their
+    connections in one event loop, and the pool of threads that answers them."""
+
+    def __init__(self, sockets: dict[int, Any], listeners: list[_Listener],
+                 dispatcher: ThreadedTaskDispatcher, adjustments: Adjustments) -> None:
+        self.sockets, self.listeners, self.dispatcher = sockets, listeners, dispatcher
+        self.connections = int(adjustments.connection_limit) - WAITRESS_OWN
+        self.timeout = float(adjustments.asyncore_loop_timeout)
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        # The stubs lack a listener's effective address.
+        return [(cast(Any, one).effective_host, cast(Any, one).effective_port)
+                for one in self.listeners]
+
+    def run(self) -> None:
+        """The loop, until SystemExit or KeyboardInterrupt (how waitress is stopped);
+        then the threads finish what they run."""
+        try:
+            while self.sockets:
+                # select() costs 3-4% less a request than poll() (bench/web.py), but
+                # cannot watch a descriptor numbered FD_SETSIZE or more.
+                if max(self.sockets) < FD_SETSIZE:
+                    wasyncore.poll(self.timeout, self.sockets)
+                else:
+                    wasyncore.poll2(self.timeout, self.sockets)
+        except (SystemExit, KeyboardInterrupt):
+            pass
+        finally:
+            self.dispatcher.shutdown()
+
+    def close(self) -> None:
+        """Close the listeners and every connection."""
+        wasyncore.close_all(self.sockets)
+
+
+def connection_limit() -> int:
+    """CONNECTIONS, or what the open-file limit leaves room for after raising its soft
+    value toward the hard one (which needs no privilege)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTIONS + SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return CONNECTIONS
+    return min(CONNECTIONS, max(soft - SPARE_FILES, soft // 2))
+
+
+def _adjustments(settings: Settings, connections: int) -> Adjustments:
+    try:
+        with warnings.catch_warnings():  # send_bytes is deprecated, and worth keeping
+            warnings.filterwarnings("ignore", "send_bytes", DeprecationWarning)
+            return Adjustments(
+                host=settings.host, port=settings.port, threads=THREADS,
+                ident="seedfeeds",  # the Server header names no version
+                send_bytes=SEND_BYTES, channel_timeout=SEND_TIMEOUT,
+                max_request_body_size=MAX_BODY,
+                cleanup_interval=SWEEP_EVERY,
+                connection_limit=connections + WAITRESS_OWN)
+    except ValueError:  # waitress's word for "getaddrinfo found nothing"
+        raise _refusal("host", f"{settings.host!r} does not resolve to an address") from None
+
+
+def _bind_problem(exc: OSError, settings: Settings) -> StartupError:
+    host, port = settings.host or "every interface", settings.port
+    if exc.errno == errno.EADDRINUSE:
+        return _refusal("port", f"port {port} on {host} is in use")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return _refusal("host", f"{host} is not an address of this machine")
+    if exc.errno == errno.EACCES:
+        return _refusal("port", f"port {port} on {host} needs privileges this process "
+                        "lacks (ports under 1024 do)")
+    return _refusal("host", f"cannot listen on port {port} of {host}: {exc.strerror}")
+
+
+def _refusal(name: str, message: str) -> StartupError:
+    """A start-up refusal naming the setting at fault, as the settings' own errors do."""
+    return StartupError(f"{BY_NAME[name].flag} / {BY_NAME[name].env}: {message}")
 
 
 def serve(app: Any, settings: Settings) -> None:
     """Run ``app`` until SIGTERM or SIGINT, then stop accepting and finish what is running."""
     server = create_server(app, settings)
     _quiet_queue_warnings()
-    log.info("serving %s on http://%s:%s (waitress, %d threads)", settings.feeds,
-             server.effective_host, server.effective_port, THREADS)
+    log.info("serving %s on %s (waitress, %d threads, up to %d connections)", settings.feeds,
+             ", ".join(f"http://{host}:{port}" for host, port in server.addresses), THREADS,
+             server.connections)
+    if server.connections < CONNECTIONS:
+        log.warning("the open-file limit leaves room for %d connections, not %d: raise it "
+                    "(ulimit -n, or LimitNOFILE= in systemd)", server.connections, CONNECTIONS)
     # waitress stops its loop on SystemExit or KeyboardInterrupt; Docker sends SIGTERM.
     previous = signal.signal(signal.SIGTERM, _exit)
     try:
@@ -121,4 +241,38 @@ class _KeepAliveTask(WSGITask):
 
 
 class _Channel(HTTPChannel):
+    """A connection, with what the sweep saw of the request being read."""
+
     task_class = _KeepAliveTask
+    # The partial request the sweep first saw, and when: the sweep times a request's
+    # headers itself, so that reading costs nothing more per request.
+    reading: object = None
+    reading_since = 0.0
+
+
+class _Listener(TcpWSGIServer):
+    """waitress's TCP server whose sweep (every SWEEP_EVERY seconds, on the loop's
+    thread) closes each connection past its deadline: a request still incomplete
+    HEADER_TIMEOUT after the sweep first saw it (so at most SWEEP_EVERY later than
+    after its first byte), idle IDLE_TIMEOUT between requests, an answer unread for
+    SEND_TIMEOUT. A connection whose request is being answered is left alone."""
+
+    channel_class = _Channel
+
+    def maintenance(self, now: float) -> None:
+        idle, unread = now - IDLE_TIMEOUT, now - SEND_TIMEOUT
+        # The stubs type active_channels as one channel; it is a dict of them by fd.
+        for channel in cast("dict[int, _Channel]", self.active_channels).values():
+            if channel.requests:
+                continue
+            if channel.total_outbufs_len:
+                late = channel.last_activity < unread
+            elif channel.request is None:
+                late = channel.last_activity < idle
+            else:
+                if channel.request is not channel.reading:
+                    channel.reading, channel.reading_since = channel.request, now
+                late = (channel.last_activity < idle
+                        or now - channel.reading_since >= HEADER_TIMEOUT)
+            if late:
+                channel.will_close = True

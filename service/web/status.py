@@ -11,11 +11,15 @@ from typing import Any
 
 
 def status_summary(raw: dict[str, Any]) -> dict[str, Any]:
-    """/status: counts, errors with path and line, and the last publish, from status.json."""
+    """/status: "ok" or "degraded" (passes failing, since when and why), counts, errors
+    with path and line, and the last publish that succeeded, from status.json."""
     last_pass, rows = raw.get("last_pass"), raw.get("history")
     last: dict[str, Any] = last_pass if isinstance(last_pass, dict) else {}
     history: list[Any] = rows if isinstance(rows, list) else []
+    failing = failing_passes(raw)
     return {
+        "state": "ok" if failing is None else "degraded",
+        "failing": failing,
         **{key: last.get(key) for key in ("files", "articles", "tags", "embargoed")},
         "errors": _problems(raw.get("errors")),
         "warnings": _problems(raw.get("warnings")),
@@ -25,6 +29,21 @@ def status_summary(raw: dict[str, Any]) -> dict[str, Any]:
         "next_release": last.get("next_release"),
         "history": [row for row in history if isinstance(row, dict)],
     }
+
+
+def failing_passes(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """status.json's "failing": since (ISO time of the first failed attempt), attempts,
+    error (one line) and next_retry; None while passes succeed."""
+    failing = raw.get("failing")
+    if not isinstance(failing, dict):
+        return None
+    attempts = failing.get("attempts")
+    return {**{key: _text(failing.get(key)) for key in ("since", "error", "next_retry")},
+            "attempts": attempts if type(attempts) is int else None}
+
+
+def _text(value: object) -> str | None:
+    return " ".join(value.split()) if isinstance(value, str) else None
 
 
 def _problems(rows: object) -> list[dict[str, Any]]:
