@@ -181,15 +181,14 @@ def run_server(settings: Settings) -> None:
     check_listen(settings)
     startup = Startup(settings)
     # A first build that fails stops the web server as Ctrl-C would: not a signal to log.
-    with publishing(settings, quiet=lambda: startup.failure is not None) as locks, \
-            running_hub(settings) as hub:
+    with publishing(settings, quiet=lambda: startup.failure is not None) as locks:
         try:
             if (settings.feeds / layout.MANIFEST).is_file():
                 log.info("serving the site as published while the first pass rebuilds it")
                 startup.in_background()
             else:
-                startup.run()
-            with locks.kept():
+                startup.run()  # before the hub's threads: a lone thread may fork workers
+            with running_hub(settings) as hub, locks.kept():
                 _serve_web(settings, hub)
         finally:
             startup.stop()
