@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import errno
 import logging
 import signal
 import socket
@@ -120,6 +119,8 @@ def check_listen(settings: Settings) -> None:
     """Before `serve` builds anything: a host that resolves, and a port free on each of
     its addresses; SettingError naming the one at fault, in the words the web server
     uses when its own bind fails (a port taken in between)."""
+    from service.web.server import bind_refusal  # serve loads the web anyway
+
     host, port = settings.host or "every interface", settings.port
     try:
         addresses = socket.getaddrinfo(settings.host or None, port, type=socket.SOCK_STREAM,
@@ -132,18 +133,7 @@ def check_listen(settings: Settings) -> None:
             try:
                 probe.bind(address)
             except OSError as exc:
-                raise _bind_refusal(exc, host, port) from None
-
-
-def _bind_refusal(exc: OSError, host: str, port: int) -> StartupError:
-    if exc.errno == errno.EADDRINUSE:
-        return refusal("port", f"port {port} on {host} is in use")
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return refusal("host", f"{host} is not an address of this machine")
-    if exc.errno == errno.EACCES:
-        return refusal("port", f"port {port} on {host} needs privileges this process lacks "
-                       "(ports under 1024 do)")
-    return refusal("host", f"cannot listen on port {port} of {host}: {exc.strerror}")
+                raise bind_refusal(exc, host, port) from None
 
 
 def run_web_only(settings: Settings) -> None:

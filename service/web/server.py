@@ -26,7 +26,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher, WSGITask
 
-from service.config import BY_NAME, Settings, StartupError
+from service.config import Settings, StartupError, refusal
 from service.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def create_server(app: Any, settings: Settings) -> Serving:
                                        sockinfo=sockinfo))
     except OSError as exc:
         wasyncore.close_all(sockets)
-        raise _bind_problem(exc, settings) from None
+        raise bind_refusal(exc, settings.host or "every interface", settings.port) from None
     dispatcher.set_thread_count(THREADS)  # threads only once the address is ours
     return Serving(sockets, listeners, dispatcher, adjustments)
 
@@ -151,24 +151,20 @@ def _adjustments(settings: Settings, connections: int) -> Adjustments:
                 cleanup_interval=SWEEP_EVERY,
                 connection_limit=connections + WAITRESS_OWN)
     except ValueError:  # waitress's word for "getaddrinfo found nothing"
-        raise _refusal("host", f"{settings.host!r} does not resolve to an address") from None
+        raise refusal("host", f"{settings.host!r} does not resolve to an address") from None
 
 
-def _bind_problem(exc: OSError, settings: Settings) -> StartupError:
-    host, port = settings.host or "every interface", settings.port
+def bind_refusal(exc: OSError, host: str, port: int) -> StartupError:
+    """What a failed bind means, in one line naming the setting at fault; also used by
+    `serve`'s check before its first build, so both say it in the same words."""
     if exc.errno == errno.EADDRINUSE:
-        return _refusal("port", f"port {port} on {host} is in use")
+        return refusal("port", f"port {port} on {host} is in use")
     if exc.errno == errno.EADDRNOTAVAIL:
-        return _refusal("host", f"{host} is not an address of this machine")
+        return refusal("host", f"{host} is not an address of this machine")
     if exc.errno == errno.EACCES:
-        return _refusal("port", f"port {port} on {host} needs privileges this process "
-                        "lacks (ports under 1024 do)")
-    return _refusal("host", f"cannot listen on port {port} of {host}: {exc.strerror}")
-
-
-def _refusal(name: str, message: str) -> StartupError:
-    """A start-up refusal naming the setting at fault, as the settings' own errors do."""
-    return StartupError(f"{BY_NAME[name].flag} / {BY_NAME[name].env}: {message}")
+        return refusal("port", f"port {port} on {host} needs privileges this process lacks "
+                       "(ports under 1024 do)")
+    return refusal("host", f"cannot listen on port {port} of {host}: {exc.strerror}")
 
 
 def serve(app: Any, settings: Settings) -> None:
