@@ -132,3 +132,18 @@ def test_every_package_is_named_in_the_readme() -> None:
     how = readme.split("## How it works", 1)[1].split("\n## ", 1)[0]
     for package in STAGES:
         assert f"`service/{package}/`" in how, package
+
+
+def test_every_type_ignore_says_why() -> None:
+    """A ``type: ignore`` is explained on its line or the line above it."""
+    unexplained = []
+    for path in modules():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if "type: ignore" not in line:
+                continue
+            after = line.split("type: ignore", 1)[1].split("]", 1)[-1]
+            above = lines[number - 1].strip() if number else ""
+            if "#" not in after and not above.startswith("#"):
+                unexplained.append(f"{name_of(path)}:{number + 1}")
+    assert unexplained == []

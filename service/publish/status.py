@@ -160,13 +160,16 @@ class Histogram:
 
     @classmethod
     def from_json(cls, data: object) -> Histogram:
+        """The histogram in ``data`` (status.json's), or an empty one if it is not one."""
         histogram = cls()
+        if not isinstance(data, dict):
+            return histogram
         try:
-            counts = list(data["buckets"].values())  # type: ignore[index]
+            counts = list(data["buckets"].values())
             if len(counts) == len(histogram.buckets):
                 histogram.buckets = [int(c) for c in counts]
-                histogram.count = int(data["count"])  # type: ignore[index]
-                histogram.total = float(data["sum"])  # type: ignore[index]
+                histogram.count = int(data["count"])
+                histogram.total = float(data["sum"])
         except (TypeError, KeyError, ValueError, AttributeError):
             pass
         return histogram

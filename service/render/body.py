@@ -22,6 +22,8 @@ def _validate_link(url: str) -> bool:
 
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+# markdown-it's hook for which links to render is an attribute to replace; to mypy, a
+# method replaced.
 _MARKDOWN.validateLink = _validate_link  # type: ignore[method-assign]
 
 

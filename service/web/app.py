@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> Flask:
     app.before_request(_only_read_methods)
     app.register_error_handler(HTTPException, web.refuse)
     app.after_request(web.finish)
+    # Flask's own way to put middleware in front of it; to mypy, a method replaced.
     app.wsgi_app = PublishedFiles(app.wsgi_app, folder, web.meter,  # type: ignore[method-assign]
                                   settings.max_age)
     return app
