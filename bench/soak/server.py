@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from .plan import Plan
@@ -33,6 +32,7 @@ class Lifetime:
     healthy: float | None = None  # answering, and this lifetime's first pass is done
     ended: float | None = None
     samples: list[tuple[float, int, int]] = field(default_factory=list)  # (t, rss, fds)
+    passes_before: int = 0  # passes status.json counted when this lifetime began
 
     def warm(self, until: float = float("inf")) -> list[tuple[float, int, int]]:
         """Samples after the warm-up (and before ``until``: the steady load ends)."""
@@ -66,12 +66,13 @@ class Server:
     def start(self, timeout: float = 300) -> bool:
         """Start the server and wait until it answers /healthz; False if it never did."""
         with self.lock:
+            passes_before = self.passes_counted()
             env = {**os.environ, "PYTHONUTF8": "1", "PYTHONPATH": str(self.code)}
             with open(self.log, "ab") as log:
                 self.process = subprocess.Popen(self.command(), stdout=log,
                                                 stderr=subprocess.STDOUT, env=env,
                                                 cwd=self.code, start_new_session=True)
-            life = Lifetime(self.process.pid, time.time())
+            life = Lifetime(self.process.pid, time.time(), passes_before=passes_before)
             self.lifetimes.append(life)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not self.stop.is_set():
@@ -89,14 +90,18 @@ class Server:
         return False
 
     def first_pass_done(self, life: Lifetime) -> bool:
-        """status.json tells of a cold pass that started in this lifetime."""
+        """A pass has finished in this lifetime, so its first (the rebuild) has: status.json
+        counts every pass that succeeded, across restarts. (Looking for a cold last pass
+        misses it when the next pass follows within the polling interval.)"""
+        return self.passes_counted() > life.passes_before
+
+    def passes_counted(self) -> int:
+        """The passes status.json has counted so far (0 before any)."""
         try:
-            last = json.loads((self.workspace / "feeds" / "status.json").read_bytes())
-            last = last["last_pass"]
-            started = datetime.fromisoformat(last["started"]).timestamp()
+            status = json.loads((self.workspace / "feeds" / "status.json").read_bytes())
+            return int(status["publish_seconds"]["count"])
         except (OSError, ValueError, KeyError, TypeError):
-            return False
-        return bool(last.get("cold")) and started >= int(life.started)
+            return 0
 
     def healthy(self) -> bool:
         try:
