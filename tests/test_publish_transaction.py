@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +225,43 @@ def test_a_file_that_breaks_while_passes_fail_keeps_its_last_good_articles(publi
     assert report.articles == 2 and report.errors == 1  # ferry's last good, and market
     atom = (feeds / "all.atom").read_text(encoding="utf-8")
     assert "The ferry is back!" in atom and "The fish market opens at dawn." in atom
+
+
+def test_a_file_still_being_written_when_a_failed_pass_is_redone_keeps_its_articles(
+        tmp_path: Path):
+    seeds, feeds = tmp_path / "seeds", tmp_path / "feeds"
+    seeds.mkdir()
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    os.utime(seeds / "ferry.txt", (1e9, 1e9))
+    settings = load_settings({"seeds": str(seeds), "feeds": str(feeds),
+                              "state": str(tmp_path / "state.sqlite")}, {})
+    publisher = Publisher(settings, settle=0.3)  # the redone pass waits 1.5 s at most
+    writing = threading.Event()
+
+    def keep_writing() -> None:  # a writer that appends now and then, as a slow copy does
+        while not writing.wait(0.05):
+            os.utime(seeds / "ferry.txt")
+
+    try:
+        publisher.publish(None)
+        aside = break_articles_folder(feeds)
+        (seeds / "market.txt").write_text(MARKET, encoding="utf-8")
+        os.utime(seeds / "market.txt", (1e9, 1e9))
+        with pytest.raises(PassFailed):
+            publisher.publish({"market.txt"})
+        (feeds / "articles").unlink()
+        aside.rename(feeds / "articles")
+        os.utime(seeds / "ferry.txt")
+        writer = threading.Thread(target=keep_writing)
+        writer.start()
+        try:
+            report = publisher.publish(None)
+        finally:
+            writing.set()
+            writer.join()
+    finally:
+        publisher.close()
+    assert report.unsettled == ("ferry.txt",)  # left for later: it is still changing
+    assert report.articles == 2  # its articles hold meanwhile
+    assert "The ferry is back!" in (feeds / "all.atom").read_text(encoding="utf-8")
+    assert len(list((feeds / "articles").iterdir())) == 2

@@ -90,8 +90,9 @@ class Sources:
             reads, young = self._rescan(listing, progress)
             if first_pass:
                 unseen.refuse_blind_loss(self._blind_problems(listing), reads, self.settings.feeds)
-        if young and first_pass:
+        if young and first_pass:  # after a failed pass, a young file's articles hold
             young = self._read_once_quiet(young, reads)
+            reads.update((path, self.earlier[path]) for path in young if path in self.earlier)
         self._log.update(self.listed.values())
         return reads, tuple(young)
 
@@ -101,8 +102,7 @@ class Sources:
         warnings = [w for f in self.files.values() for w in f.warnings]
         for problem in self.listed.values():
             (errors if problem.severity == "error" else warnings).append(problem)
-        if self.folder is not None:
-            errors.append(self.folder)
+        errors += [self.folder] if self.folder is not None else []
         return errors, warnings
 
     def _read_paths(self, paths: list[str], progress: Progress | None) -> Reads:
