@@ -19,6 +19,16 @@ MANIFEST = "index.json"
 STATUS = "status.json"
 STYLESHEET = "static/style.css"
 NOT_FOUND = "404.html"
+# The media type of each kind of published file, as the web serves it and the hub pushes it.
+TEXT = "; charset=utf-8"
+CONTENT_TYPES = {
+    ".atom": "application/atom+xml" + TEXT,
+    ".rss": "application/rss+xml" + TEXT,
+    ".json": "application/feed+json" + TEXT,
+    ".opml": "text/x-opml" + TEXT,
+    ".html": "text/html" + TEXT,
+    ".css": "text/css" + TEXT,
+}
 
 
 def feed_file(slug: str | None, fmt: str) -> str:

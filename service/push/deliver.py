@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from service.layout import CONTENT_TYPES
 from service.push import address, client
 from service.push.lanes import Lanes
 from service.push.outbox import Delivery, Outbox
@@ -47,10 +48,6 @@ PER_HOST = 4  # pushes at once to one callback host
 WATCH_EVERY = 0.05  # seconds between two looks at the manifest
 BATCH = 1000
 STOP_WAIT = 2.0
-# The web's Content-Type of each feed format (service/web/http.py; a test keeps them equal).
-CONTENT_TYPES = {".atom": "application/atom+xml; charset=utf-8",
-                 ".rss": "application/rss+xml; charset=utf-8",
-                 ".json": "application/feed+json; charset=utf-8"}
 
 
 class Distributor:

@@ -16,15 +16,9 @@ from werkzeug.exceptions import MethodNotAllowed as MethodNotAllowed
 from werkzeug.http import http_date as http_date
 from werkzeug.http import parse_accept_header, parse_date
 
-TEXT = "; charset=utf-8"
-CONTENT_TYPES = {
-    ".atom": "application/atom+xml" + TEXT,
-    ".rss": "application/rss+xml" + TEXT,
-    ".json": "application/feed+json" + TEXT,
-    ".opml": "text/x-opml" + TEXT,
-    ".html": "text/html" + TEXT,
-    ".css": "text/css" + TEXT,
-}
+from service.layout import CONTENT_TYPES as CONTENT_TYPES
+from service.layout import TEXT as TEXT
+
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
        "form-action 'none'; frame-ancestors 'none'")
 EVERY_RESPONSE = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"))
