@@ -131,9 +131,13 @@ def read_all(files: list[tuple[Path, str]],
     return results, errors
 
 
+# What the feeds say of the WebSub hubs: every command that writes or serves feeds takes it.
+ADVERTISED = ("websub", "websub_url", "websub_external_hubs")
+
+
 @main.command()
 @setting_options("seeds", "feeds", "state", "base_url", "timezone", "entries",
-                 "max_file_size", "site_title", "author")
+                 "max_file_size", "site_title", "author", *ADVERTISED)
 def build(**flags: Any) -> None:
     """Build the whole site into the feeds folder once, then exit.
 
@@ -215,7 +219,8 @@ def configure_logging(quiet: bool = False) -> None:
 
 
 @main.command()
-@setting_options("feeds", "base_url", "host", "port", "max_age", "site_title", "author")
+@setting_options("feeds", "base_url", "host", "port", "trusted_proxy", "max_age", "site_title",
+                 "author", *ADVERTISED)
 def web(**flags: Any) -> None:
     """Serve the feeds folder over HTTP, and nothing else (no publisher).
 
@@ -231,7 +236,8 @@ def web(**flags: Any) -> None:
 PUBLISHER_SETTINGS = ("seeds", "feeds", "state", "base_url", "timezone", "entries", "debounce",
                       "reconcile", "watch", "poll", "max_file_size", "site_title", "author")
 HUB_SETTINGS = ("websub", "websub_allow_private", "websub_lease", "websub_lease_min",
-                "websub_lease_max", "websub_url", "websub_external_hubs")
+                "websub_lease_max", "websub_url", "websub_external_hubs", "websub_client_rate",
+                "websub_host_rate", "websub_host_subscriptions", "websub_subscriptions")
 
 
 @main.command()
@@ -252,7 +258,7 @@ def publish(**flags: Any) -> None:
 
 
 @main.command()
-@setting_options(*PUBLISHER_SETTINGS, "host", "port", "max_age", *HUB_SETTINGS)
+@setting_options(*PUBLISHER_SETTINGS, "host", "port", "trusted_proxy", "max_age", *HUB_SETTINGS)
 def serve(**flags: Any) -> None:
     """Everything in one command: build, publish every change, serve the feeds.
 

@@ -88,8 +88,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("author", "", values.text,
             "Feed author name (Atom requires one); empty means the site title.", "TEXT"),
     Setting("websub", "true", values.boolean,
-            "Run the WebSub hub at /websub in `serve`: readers subscribe there to any feed "
-            "of the site, and each subscription is verified with its callback.", "BOOL"),
+            "Run the WebSub hub at /websub in `serve` (in `publish`, on --websub-port) and "
+            "name it in every feed: readers subscribe there to any feed of the site, and "
+            "each subscription is verified with its callback.", "BOOL"),
     Setting("websub_allow_private", "false", values.boolean,
             "Let the hub call back loopback, private, link-local and other non-global "
             "addresses (tests, a LAN); by default such a callback is refused unasked.", "BOOL"),
@@ -105,6 +106,22 @@ SETTINGS: tuple[Setting, ...] = (
             "and /websub.", "URL"),
     Setting("websub_external_hubs", "", values.urls,
             "Other WebSub hubs to advertise and ping as well, separated by commas.", "URLS"),
+    Setting("websub_client_rate", "1200", values.int_range(1, 1_000_000),
+            "Subscription requests a minute the hub takes from one client address, in "
+            "bursts of up to a minute's worth (a reader importing the OPML of 600 feeds "
+            "gets them all); more are answered 429 with Retry-After.", "COUNT"),
+    Setting("websub_host_rate", "1200", values.int_range(1, 1_000_000),
+            "Subscription requests a minute the hub takes naming callbacks on one host, "
+            "from any client; more are answered 429 with Retry-After.", "COUNT"),
+    Setting("websub_host_subscriptions", "10000", values.int_range(1, 100_000_000),
+            "Most subscriptions (held or being verified) for callbacks on one host.", "COUNT"),
+    Setting("websub_subscriptions", "100000", values.int_range(1, 100_000_000),
+            "Most subscriptions (held or being verified) the hub holds in all.", "COUNT"),
+    Setting("trusted_proxy", "", values.proxy,
+            "Address of the reverse proxy in front (`*`: any peer), whose last "
+            "X-Forwarded-For hop then names the client, for the logs and the hub's rate "
+            "limits; empty: the peer is the client (else any client could name any "
+            "address).", "ADDRESS"),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -141,6 +158,11 @@ class Settings:
     websub_lease_max: int
     websub_url: str
     websub_external_hubs: tuple[str, ...]
+    websub_client_rate: int
+    websub_host_rate: int
+    websub_host_subscriptions: int
+    websub_subscriptions: int
+    trusted_proxy: str
 
     @property
     def feed_author(self) -> str:

@@ -7,6 +7,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from service.config import Settings
@@ -34,6 +35,32 @@ CONTENT_TYPES = {
 def feed_file(slug: str | None, fmt: str) -> str:
     """The file of a feed: all.atom, or tags/<slug>.atom."""
     return f"all.{fmt}" if slug is None else f"tags/{slug}.{fmt}"
+
+
+_FEED_FILE = re.compile(r"(?:all|tags/([^/]+))\.(atom|rss|json)")
+
+
+def feed_url_of(base_url: str, path: str) -> str | None:
+    """The public URL of the feed in ``path`` under feeds/ (``tags/harbour.atom``), as
+    the feed names itself (``rel="self"``); None if ``path`` is not a feed."""
+    match = _FEED_FILE.fullmatch(path)
+    if match is None:
+        return None
+    links = feed_links(base_url, match[1])
+    return str(getattr(links, match[2]))
+
+
+def hub_urls(settings: Settings) -> tuple[str, ...]:
+    """The WebSub hubs every feed names (``rel="hub"``): this site's own when it runs
+    one (``--websub-url``, else the base URL and /websub), then the external ones."""
+    own = (settings.websub_url or f"{settings.base_url}/websub",) if settings.websub else ()
+    return own + tuple(url for url in settings.websub_external_hubs if url not in own)
+
+
+def link_header(hubs: tuple[str, ...], self_url: str) -> str:
+    """The HTTP Link header of a feed (WebSub section 4): its hubs and itself, the same
+    URLs as in the document."""
+    return ", ".join([*(f'<{hub}>; rel="hub"' for hub in hubs), f'<{self_url}>; rel="self"'])
 
 
 def tag_page_file(slug: str) -> str:
@@ -74,4 +101,4 @@ def site_of(settings: Settings) -> Site:
     return Site(title=settings.site_title, base_url=settings.base_url,
                 author=settings.feed_author,
                 all_links=feed_links(settings.base_url, None),
-                opml_url=opml_url(settings.base_url))
+                opml_url=opml_url(settings.base_url), hubs=hub_urls(settings))

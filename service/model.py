@@ -81,6 +81,7 @@ class Feed:
     author: str
     updated: datetime  # newest entry's updated; for an empty feed, when it emptied
     entries: tuple[Entry, ...]  # newest published first, ties by id
+    hubs: tuple[str, ...] = ()  # the WebSub hubs it names (rel="hub")
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,4 @@ class Site:
     author: str
     all_links: FeedLinks  # the all feed
     opml_url: str
+    hubs: tuple[str, ...] = ()  # the WebSub hubs every feed names

@@ -139,5 +139,16 @@ def host(raw: str) -> str:
     return text
 
 
+def proxy(raw: str) -> str:
+    """A trusted proxy as waitress takes it: an IP address, ``*`` for any, or empty."""
+    text = raw.strip()
+    if text in ("", "*"):
+        return text
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        raise ValueError(f"expected an IP address, * or nothing, got {raw!r}") from None
+
+
 def text(raw: str) -> str:
     return raw.strip()

@@ -182,3 +182,51 @@ def test_a_corrupt_file_is_copied_aside_and_started_afresh(tmp_path: Path,
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     finally:
         store.close()
+
+
+def test_subscriptions_are_counted_by_callback_host_and_in_all(store: Store) -> None:
+    subscribe(store, callback="https://Reader.example/a")
+    subscribe(store, callback="https://reader.example:8443/b")
+    store.request(TOPIC, "https://reader.example/c", "subscribe", None, 100, None, 1000.0)
+    store.request(TOPIC, "https://reader.example/a", "unsubscribe", None, 100, None, 1000.0)
+    subscribe(store, callback="https://other.example/a")
+    assert (store.held_by("reader.example"), store.held_by("other.example"),
+            store.total()) == (3, 1, 4)
+
+
+V1 = """
+CREATE TABLE hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE subscriptions (topic TEXT NOT NULL, callback TEXT NOT NULL, secret TEXT,
+    lease_seconds INTEGER NOT NULL, expires REAL NOT NULL, verified REAL NOT NULL,
+    PRIMARY KEY (topic, callback));
+CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,
+    callback TEXT NOT NULL, mode TEXT NOT NULL, secret TEXT, lease_seconds INTEGER NOT NULL,
+    verify_token TEXT, received REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    due REAL NOT NULL, UNIQUE (topic, callback));
+CREATE TABLE published (topic TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
+CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,
+    callback TEXT NOT NULL, sha256 TEXT NOT NULL, queued REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, due REAL NOT NULL, last_error TEXT,
+    UNIQUE (topic, callback));
+INSERT INTO hub_meta VALUES ('schema', '1');
+INSERT INTO subscriptions VALUES ('http://news.test/all.atom', 'https://Reader.example/cb',
+    's1', 100, 99999999999, 1000);
+"""
+
+
+def test_a_file_of_the_first_schema_is_upgraded_keeping_its_subscriptions(tmp_path: Path
+                                                                          ) -> None:
+    path = hub_file(tmp_path / "state.sqlite")
+    db = sqlite3.connect(path)
+    db.executescript(V1)
+    db.close()
+    store = Store(path)
+    try:
+        kept = store.subscription(TOPIC, "https://Reader.example/cb")
+        assert kept is not None and kept.secret == "s1"
+        assert store.held_by("reader.example") == 1
+    finally:
+        store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM hub_meta WHERE key = 'schema'").fetchone() == ("2",)
+    db.close()

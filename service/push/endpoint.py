@@ -4,7 +4,9 @@ the web app untouched.
 
 It takes a POST of UTF-8 form fields (``application/x-www-form-urlencoded``, at most
 MAX_FORM bytes) and answers in plain text, one line: 202 once the request is recorded,
-else the status and the reason (``hub``). Any other method gets 405.
+else the status and the reason (``hub``), with Retry-After on 429 and 503. Any other
+method gets 405. The client, for the rate limits, is REMOTE_ADDR: the peer, or behind
+the trusted proxy (``--trusted-proxy``) the client it names.
 """
 
 from __future__ import annotations
@@ -75,5 +77,6 @@ class Endpoint:
             return 400, "the form is not UTF-8", []
         except ValueError:
             return 400, f"more than {MAX_FIELDS} form fields", []
-        status, reason = self.hub.receive(form)
-        return status, reason, [("Retry-After", "60")] if status == 503 else []
+        answer = self.hub.receive(form, str(environ.get("REMOTE_ADDR", "")))
+        wait = [] if answer.retry_after is None else [("Retry-After", str(answer.retry_after))]
+        return answer.status, answer.reason, wait

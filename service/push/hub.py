@@ -23,9 +23,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from service import layout
 from service.config import Settings, refusal
-from service.push import address
+from service.push import address, limits
 from service.push.deliver import Distributor
+from service.push.schema import host_of
 from service.push.store import Store, StoreError, hub_file
 from service.push.topics import Topics
 from service.push.verify import Verifier
@@ -64,11 +66,22 @@ class Leases:
 
 
 class Refusal(Exception):
-    """The request is refused at once: ``status`` and a one-line reason."""
+    """The request is refused at once: ``status``, a one-line reason and, for 429 and
+    503, the seconds to wait (Retry-After)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, wait: int | None = None) -> None:
         super().__init__(reason)
         self.status, self.reason = status, reason
+        self.wait = wait if wait is not None else 60 if status in (429, 503) else None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the endpoint answers a request."""
+
+    status: int
+    reason: str
+    retry_after: int | None = None  # seconds, for 429 and 503
 
 
 def parse(form: Sequence[tuple[str, str]]) -> Request:
@@ -121,9 +134,14 @@ class Hub:
         self._resolver = resolver
         self._looking = threading.BoundedSemaphore(LOOKUPS)
         self.verifier = Verifier(self.store, self.topics, self.allow_private, resolver, clock)
-        self.url = settings.websub_url or f"{settings.base_url}/websub"
+        self.url = layout.hub_urls(settings)[0]
         self.distributor = Distributor(self.store, self.topics, settings.feeds, self.url,
                                        self.allow_private, resolver, clock)
+        self.per_client = limits.Rate(settings.websub_client_rate)
+        self.per_host = limits.Rate(settings.websub_host_rate)
+        self.host_cap, self.total_cap = (settings.websub_host_subscriptions,
+                                         settings.websub_subscriptions)
+        self.total = limits.Total(self.store.total)
 
     def start(self) -> None:
         self.verifier.start()
@@ -135,17 +153,22 @@ class Hub:
         if all(finished):
             self.store.close()
 
-    def receive(self, form: Sequence[tuple[str, str]]) -> tuple[int, str]:
-        """The answer to a POST to the hub: (202, what happens next) or (4xx or 503,
-        why not)."""
+    def receive(self, form: Sequence[tuple[str, str]], client: str = "") -> Answer:
+        """The answer to a POST to the hub from the address ``client``: 202 and what
+        happens next, or 4xx or 503 and why not."""
         try:
+            self._within_rate(self.per_client, client, f"from {client or 'this address'}")
             request = parse(form)
             problem = self.topics.problem(request.topic)
             if problem is not None and not (  # a gone feed's subscribers may still leave
                     request.mode == "unsubscribe"
                     and self.store.subscription(request.topic, request.callback)):
                 raise Refusal(400 if self.topics.published() else 503, f"hub.topic: {problem}")
+            host = host_of(request.callback)
+            self._within_rate(self.per_host, host, f"for callbacks on {host or 'one host'}")
             self._check_callback(request.callback)
+            if request.mode == "subscribe":
+                self._within_caps(request, host)
             if self.store.pending() >= MAX_PENDING:
                 raise Refusal(503, "too many requests are waiting for verification: try "
                               "again later")
@@ -153,13 +176,33 @@ class Hub:
             self.store.request(request.topic, request.callback, request.mode, request.secret,
                                lease, request.verify_token, self.clock())
         except Refusal as refused:
-            return refused.status, refused.reason
+            return Answer(refused.status, refused.reason, refused.wait)
         except StoreError as exc:
             log.error("websub: %s", exc)
-            return 503, "the hub cannot record requests just now: try again later"
+            return Answer(503, "the hub cannot record requests just now: try again later", 60)
         self.verifier.wake()
-        return 202, (f"accepted: the callback will be asked to confirm this {request.mode} "
-                     "request")
+        return Answer(202, f"accepted: the callback will be asked to confirm this "
+                      f"{request.mode} request")
+
+    @staticmethod
+    def _within_rate(rate: limits.Rate, key: str, whose: str) -> None:
+        wait = rate.take(key)
+        if wait:
+            seconds = limits.retry_after(wait)
+            raise Refusal(429, f"too many subscription requests {whose}: try again in "
+                          f"{seconds} s", seconds)
+
+    def _within_caps(self, request: Request, host: str) -> None:
+        """Refusal if a new subscription would pass a cap (a renewal never does)."""
+        if self.store.subscription(request.topic, request.callback) is not None:
+            return
+        if self.store.held_by(host) >= self.host_cap:
+            raise Refusal(403, f"hub.callback: callbacks on {host} hold {self.host_cap} "
+                          "subscriptions, the most this hub takes for one host")
+        if self.total.value() >= self.total_cap:
+            raise Refusal(503, f"the hub holds {self.total_cap} subscriptions, the most it "
+                          "takes: try again later", 3600)
+        self.total.added()
 
     def _check_callback(self, callback: str) -> None:
         """Refusal (403) if the address policy refuses the callback, after looking its

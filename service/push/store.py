@@ -30,56 +30,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from service.catalog import statefile
+from service.push import schema
+from service.push.schema import REQUEST_COLUMNS, SCHEMA_VERSION, SUBSCRIPTION_COLUMNS, TABLES
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT = 5.0
-SCHEMA_VERSION = 1
-TABLES = ("hub_meta", "subscriptions", "requests", "published", "outbox")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS subscriptions (
-    topic TEXT NOT NULL,
-    callback TEXT NOT NULL,
-    secret TEXT,                    -- NULL: the subscriber gave none, pushes go unsigned
-    lease_seconds INTEGER NOT NULL,
-    expires REAL NOT NULL,          -- epoch seconds: the lease ends
-    verified REAL NOT NULL,         -- epoch seconds of the verification that made it
-    PRIMARY KEY (topic, callback)
-);
-CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    callback TEXT NOT NULL,
-    mode TEXT NOT NULL,             -- subscribe | unsubscribe
-    secret TEXT,
-    lease_seconds INTEGER NOT NULL, -- granted, within the hub's bounds
-    verify_token TEXT,              -- echoed to subscribers of PubSubHubbub 0.3
-    received REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    due REAL NOT NULL,              -- when to ask the callback (again)
-    UNIQUE (topic, callback)
-);
-CREATE TABLE IF NOT EXISTS published (
-    topic TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL            -- the content last handed to the outbox
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    topic TEXT NOT NULL,
-    callback TEXT NOT NULL,
-    sha256 TEXT NOT NULL,           -- the content to deliver: a newer one replaces it
-    queued REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    due REAL NOT NULL,
-    last_error TEXT,
-    UNIQUE (topic, callback)
-);
-"""
-_REQUEST_COLUMNS = ("id, topic, callback, mode, secret, lease_seconds, verify_token, "
-                    "received, attempts, due")
-
-
 class Transaction(Protocol):
     """What a block inside ``Store.writing`` does: statements of one transaction."""
 
@@ -174,8 +130,9 @@ class Store:
                                         f"{version[0]})", "upgrade seedfeeds")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
-            db.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO hub_meta "
-                             f"VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;")
+            db.execute("BEGIN IMMEDIATE")
+            schema.create(db, int(version[0]) if version else None)
+            db.execute("COMMIT")
         except sqlite3.Error as exc:
             db.close()
             raise statefile.startup_error(self.path, exc, self.busy_timeout) from exc
@@ -220,8 +177,9 @@ class Store:
                        (topic, callback))
             cursor = db.execute(
                 "INSERT INTO requests (topic, callback, mode, secret, lease_seconds, "
-                "verify_token, received, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (topic, callback, mode, secret, lease_seconds, verify_token, now, now))
+                "verify_token, received, due, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (topic, callback, mode, secret, lease_seconds, verify_token, now, now,
+                 schema.host_of(callback)))
             return int(cursor.lastrowid or 0)
 
     def pending(self) -> int:
@@ -230,7 +188,7 @@ class Store:
 
     def due(self, now: float, limit: int = 1000) -> list[Pending]:
         """Requests whose callback is to be asked by ``now``, the longest waiting first."""
-        rows = self.rows(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE due <= ? "
+        rows = self.rows(f"SELECT {REQUEST_COLUMNS} FROM requests WHERE due <= ? "
                           "ORDER BY due, id LIMIT ?", now, limit)
         return [Pending(*row) for row in rows]
 
@@ -247,9 +205,11 @@ class Store:
             if not db.execute("DELETE FROM requests WHERE id = ?", (request.id,)).rowcount:
                 return False
             if request.mode == "subscribe":
-                db.execute("INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?)",
+                db.execute(f"INSERT OR REPLACE INTO subscriptions ({SUBSCRIPTION_COLUMNS}, "
+                           "host) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (request.topic, request.callback, request.secret,
-                            request.lease_seconds, asked + request.lease_seconds, asked))
+                            request.lease_seconds, asked + request.lease_seconds, asked,
+                            schema.host_of(request.callback)))
             else:
                 db.execute("DELETE FROM subscriptions WHERE topic = ? AND callback = ?",
                            (request.topic, request.callback))
@@ -268,15 +228,26 @@ class Store:
                                    (request.id,)).rowcount)
 
     def subscription(self, topic: str, callback: str) -> Subscription | None:
-        rows = self.rows("SELECT * FROM subscriptions WHERE topic = ? AND callback = ?",
-                          topic, callback)
+        rows = self.rows(f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE topic = ? "
+                         "AND callback = ?", topic, callback)
         return Subscription(*rows[0]) if rows else None
 
     def active(self, topic: str, now: float) -> list[Subscription]:
         """The subscriptions of ``topic`` whose lease has not ended by ``now``."""
-        rows = self.rows("SELECT * FROM subscriptions WHERE topic = ? AND expires > ? "
-                          "ORDER BY callback", topic, now)
+        rows = self.rows(f"SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE topic = ? "
+                         "AND expires > ? ORDER BY callback", topic, now)
         return [Subscription(*row) for row in rows]
+
+    def held_by(self, host: str) -> int:
+        """Subscriptions and subscribe requests pending for callbacks on ``host``."""
+        return int(self.rows(
+            "SELECT (SELECT count(*) FROM subscriptions WHERE host = ?) + (SELECT count(*) "
+            "FROM requests WHERE host = ? AND mode = 'subscribe')", host, host)[0][0])
+
+    def total(self) -> int:
+        """Subscriptions and subscribe requests pending, for every host."""
+        return int(self.rows("SELECT (SELECT count(*) FROM subscriptions) + (SELECT count(*) "
+                             "FROM requests WHERE mode = 'subscribe')")[0][0])
 
     def expire(self, now: float) -> int:
         """Forget the subscriptions whose lease ended by ``now``; how many there were."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,9 +19,6 @@ from typing import Any, NamedTuple
 from service import layout
 
 log = logging.getLogger(__name__)
-
-_FEED_FILE = re.compile(r"(?:all|tags/([^/]+))\.(atom|rss|json)")
-
 
 class Feed(NamedTuple):
     """A topic's feed as the manifest lists it."""
@@ -91,10 +87,9 @@ class Topics:
         feeds = {}
         try:
             for path, row in paths.items():
-                match = _FEED_FILE.fullmatch(path)
-                if match:
-                    links = layout.feed_links(self.base_url, match[1])
-                    feeds[getattr(links, match[2])] = Feed(path, str(row["sha256"]))
+                url = layout.feed_url_of(self.base_url, path)
+                if url is not None:
+                    feeds[url] = Feed(path, str(row["sha256"]))
         except (AttributeError, TypeError, KeyError) as exc:
             log.warning("the manifest %s is not a site's manifest (%s): no topic is taken "
                         "until it is", self._manifest, exc)

@@ -2,14 +2,18 @@
 
 The only module that imports feedgen. feedgen fills unset dates with now(),
 prepends entries and takes the RSS channel link from the last link added, so
-every call here sets each value explicitly and in a deliberate order.
+every call here sets each value explicitly and in a deliberate order. Its RSS
+keeps only the self link of the feed's atom:links: the others (the WebSub hubs)
+are added by an extension of ours, after the self link, as readers look for them.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 
 from service.identity import entry_id, feed_id
@@ -18,6 +22,7 @@ from service.render.body import body_html
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR = "seedfeeds"  # no version or uri: an upgrade must not change every feed's bytes
 
 # feedgen formats RSS dates under locale.setlocale(LC_ALL, "C"), which is
@@ -32,6 +37,9 @@ def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
     generator = _generator(feed, self_url=feed.links.atom, self_type=ATOM_TYPE)
     atom = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     _links(generator, feed, self_url=feed.links.rss, self_type=RSS_TYPE)
+    if feed.hubs:
+        generator.register_extension("hubs", _HubLinks, atom=False, rss=True)
+        generator.hubs.urls = feed.hubs
     with _RSS_LOCK:
         rss = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return atom, rss
@@ -60,8 +68,24 @@ def _generator(feed: Feed, self_url: str, self_type: str) -> FeedGenerator:
 def _links(generator: FeedGenerator, feed: Feed, self_url: str, self_type: str) -> None:
     # The RSS channel <link> is the last link added: the page must come last.
     generator.link([{"href": self_url, "rel": "self", "type": self_type},
+                    *({"href": hub, "rel": "hub"} for hub in feed.hubs),
                     {"href": feed.links.page, "rel": "alternate", "type": "text/html"}],
                    replace=True)
+
+
+class _HubLinks(BaseExtension):
+    """``<atom:link rel="hub">`` in an RSS channel, after its self link."""
+
+    urls: tuple[str, ...] = ()
+
+    def extend_rss(self, rss: Any) -> Any:  # feedgen's lxml element, <rss>
+        channel = rss[0]
+        after = channel.find(f"{{{ATOM_NS}}}link")
+        at = list(channel).index(after) + 1 if after is not None else len(channel)
+        for offset, url in enumerate(self.urls):
+            channel.insert(at + offset, channel.makeelement(f"{{{ATOM_NS}}}link",
+                                                            {"href": url, "rel": "hub"}))
+        return rss
 
 
 def _fill_entry(item: FeedEntry, entry: Entry) -> None:

@@ -14,15 +14,17 @@ VERSION = "https://jsonfeed.org/version/1.1"
 
 def render_json(feed: Feed) -> bytes:
     """The feed as a JSON Feed 1.1 document; key order fixed, non-ASCII kept as is."""
-    document = {
+    document: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,
         "description": feed.subtitle,
         "home_page_url": feed.links.page,
         "feed_url": feed.links.json,
         "authors": [{"name": feed.author}],
-        "items": [_item(entry) for entry in feed.entries],
     }
+    if feed.hubs:
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
+    document["items"] = [_item(entry) for entry in feed.entries]
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 

@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> Flask:
     app.after_request(web.finish)
     # Flask's own way to put middleware in front of it; to mypy, a method replaced.
     app.wsgi_app = PublishedFiles(app.wsgi_app, folder, web.meter,  # type: ignore[method-assign]
-                                  settings.max_age)
+                                  settings.max_age, site_of(settings))
     return app
 
 

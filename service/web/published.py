@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from service import layout
+from service.model import Site
 from service.web.folder import Folder, Opened
 from service.web.http import (
     ALLOWED_METHODS,
@@ -98,8 +99,8 @@ class PublishedFiles:
     feed, and feeds are what readers poll all day."""
 
     def __init__(self, flask_app: WSGIApp, folder: Folder, meter: Metrics,
-                 max_age: int) -> None:
-        self.flask_app, self.folder, self.meter = flask_app, folder, meter
+                 max_age: int, site: Site) -> None:
+        self.flask_app, self.folder, self.meter, self.site = flask_app, folder, meter, site
         self.cache_control = ("Cache-Control", f"public, max-age={max_age}")
         self.cache = ReadyCache()
 
@@ -149,6 +150,9 @@ class PublishedFiles:
             opened.close()
         validators = [("ETag", opened.etag), ("Last-Modified", http_date(opened.modified)),
                       self.cache_control]
+        self_url = layout.feed_url_of(self.site.base_url, opened.name)
+        if self_url is not None:  # a feed names its hubs and itself (WebSub discovery)
+            validators.append(("Link", layout.link_header(self.site.hubs, self_url)))
         if layout.compressed(opened.name):  # a .gz sibling exists: caches must key on it
             validators.append(("Vary", "Accept-Encoding"))
         content_type = CONTENT_TYPES[os.path.splitext(opened.name)[1]]

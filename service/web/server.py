@@ -139,6 +139,14 @@ def connection_limit() -> int:
     return min(CONNECTIONS, max(soft - SPARE_FILES, soft // 2))
 
 
+def _proxied(settings: Settings) -> dict[str, Any]:
+    """Behind a trusted proxy, REMOTE_ADDR is the client its X-Forwarded-For names."""
+    if not settings.trusted_proxy:
+        return {}
+    return {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for"}}
+
+
 def _adjustments(settings: Settings, connections: int) -> Adjustments:
     try:
         with warnings.catch_warnings():  # send_bytes is deprecated, and worth keeping
@@ -149,7 +157,7 @@ def _adjustments(settings: Settings, connections: int) -> Adjustments:
                 send_bytes=SEND_BYTES, channel_timeout=SEND_TIMEOUT,
                 max_request_body_size=MAX_BODY,
                 cleanup_interval=SWEEP_EVERY,
-                connection_limit=connections + WAITRESS_OWN)
+                connection_limit=connections + WAITRESS_OWN, **_proxied(settings))
     except ValueError:  # waitress's word for "getaddrinfo found nothing"
         raise refusal("host", f"{settings.host!r} does not resolve to an address") from None
 
