@@ -241,7 +241,7 @@ HUB_SETTINGS = ("websub", "websub_allow_private", "websub_lease", "websub_lease_
 
 
 @main.command()
-@setting_options(*PUBLISHER_SETTINGS)
+@setting_options(*PUBLISHER_SETTINGS, "host", "websub_port", "trusted_proxy", *HUB_SETTINGS)
 def publish(**flags: Any) -> None:
     """Build once, then publish every change in the seeds folder (no web server).
 
@@ -249,8 +249,10 @@ def publish(**flags: Any) -> None:
     (the debounce), rescans the whole folder periodically (the reconcile), and
     publishes embargoed articles at their release time. Run exactly one per
     feeds folder (a second one exits 2); serve the folder with `seedfeeds web` or
-    nginx. SIGTERM, SIGHUP and Ctrl-C finish the pass in flight and exit; during the
-    first build they abandon it (exit 128 + the signal's number).
+    nginx. The WebSub hub runs here, as it needs the state: it answers /websub on
+    --host and --websub-port (route /websub there; the web processes stay
+    stateless). SIGTERM, SIGHUP and Ctrl-C finish the pass in flight and exit;
+    during the first build they abandon it (exit 128 + the signal's number).
     """
     settings = settings_from(flags)
     configure_logging()

@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Address the web server listens on (0.0.0.0 for every interface).", "ADDR"),
     Setting("port", "8080", values.int_range(1, 65535),
             "Port the web server listens on.", "PORT"),
+    Setting("websub_port", "8081", values.int_range(1, 65535),
+            "Port the WebSub hub listens on in `publish` (on --host), for a proxy to route "
+            "/websub to; `serve` answers /websub on --port.", "PORT"),
     Setting("timezone", "UTC", values.timezone,
             "Time zone of release times written without an offset.", "ZONE"),
     Setting("entries", "50", values.int_range(1, 10_000),
@@ -141,6 +144,7 @@ class Settings:
     base_url: str
     host: str
     port: int
+    websub_port: int
     timezone: ZoneInfo
     entries: int
     debounce: float

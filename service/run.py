@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
@@ -115,13 +116,13 @@ def check_paths(settings: Settings, names: tuple[str, ...]) -> None:
                           "the feeds folder and the state apart")
 
 
-def check_listen(settings: Settings) -> None:
-    """Before `serve` builds anything: a host that resolves, and a port free on each of
-    its addresses; SettingError naming the one at fault, in the words the web server
-    uses when its own bind fails (a port taken in between)."""
+def check_listen(settings: Settings, port_setting: str = "port") -> None:
+    """Before `serve` (or `publish` with its hub) builds anything: a host that resolves,
+    and the port free on each of its addresses; SettingError naming the one at fault, in
+    the words the web server uses when its own bind fails (a port taken in between)."""
     from service.web.server import bind_refusal  # serve loads the web anyway
 
-    host, port = settings.host or "every interface", settings.port
+    host, port = settings.host or "every interface", getattr(settings, port_setting)
     try:
         addresses = socket.getaddrinfo(settings.host or None, port, type=socket.SOCK_STREAM,
                                        flags=socket.AI_PASSIVE)
@@ -133,7 +134,7 @@ def check_listen(settings: Settings) -> None:
             try:
                 probe.bind(address)
             except OSError as exc:
-                raise bind_refusal(exc, host, port) from None
+                raise bind_refusal(exc, host, port, port_setting) from None
 
 
 def run_web_only(settings: Settings) -> None:
@@ -146,18 +147,33 @@ def run_web_only(settings: Settings) -> None:
 
 
 def run_publisher(settings: Settings) -> None:
-    """`seedfeeds publish`: build, then publish changes until a stop signal."""
+    """`seedfeeds publish`: build, then publish changes until a stop signal; with the
+    hub on, it answers /websub on its own port meanwhile."""
     with publishing(settings) as locks:
+        if settings.websub:  # after the locks: another publisher is the likelier cause
+            check_listen(settings, "websub_port")
         live = LivePublishing(settings, initial_build(settings))
-        stopping = threading.Event()
-        on_stop_signals(stopping.set)
         live.start()
         try:
-            with locks.kept():
-                while not stopping.wait(3600):
-                    pass
+            with running_hub(settings) as hub, locks.kept():
+                if hub is None:
+                    stopping = threading.Event()
+                    on_stop_signals(stopping.set)
+                    while not stopping.wait(3600):
+                        pass
+                else:
+                    _serve_hub(settings, hub)
         finally:
             live.stop()
+
+
+def _serve_hub(settings: Settings, hub: Hub) -> None:
+    """The hub's endpoint alone, on --websub-port, until a stop signal."""
+    from service.push.endpoint import alone
+    from service.web.server import serve
+
+    serve(alone(hub), dataclasses.replace(settings, port=settings.websub_port),
+          f"the WebSub hub at {layout.hub_urls(settings)[0]}")
 
 
 def run_server(settings: Settings) -> None:

@@ -3,7 +3,9 @@ the README documents every setting and command as the code defines them."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -29,7 +31,7 @@ def test_compose_defines_the_single_and_the_scale_topology():
 def test_compose_runs_only_commands_that_exist():
     for name, service in SERVICES.items():
         command = service.get("command")
-        if command is None:
+        if command is None or not service["image"].startswith("seedfeeds"):
             continue
         assert command[0] == "seedfeeds", name
         assert command[1] in main.commands, f"{name}: no command {command[1]!r}"
@@ -61,9 +63,24 @@ def test_nginx_in_compose_uses_the_deploy_config_and_the_feeds_folder():
     assert listen and SERVICES["nginx"]["ports"] == [f"8080:{listen[1]}"]
     assert re.search(r"^\s*root /srv/seedfeeds/feeds;", conf, re.M)
     assert re.search(r"^\s*server web:8080;", conf, re.M)
+    assert re.search(r"^\s*server publisher:8081;", conf, re.M)
+    assert SERVICES["publisher"]["environment"]["SEEDFEEDS_WEBSUB_PORT"] == "8081"
     volumes = SERVICES["nginx"]["volumes"]
-    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in volumes
+    assert "./deploy/nginx.conf:/etc/seedfeeds/nginx.conf:ro" in volumes
     assert "./feeds:/srv/seedfeeds/feeds:ro" in volumes
+
+
+def test_nginx_in_compose_names_the_base_url_in_the_feeds_link_headers(tmp_path: Path):
+    """The nginx container's command, run here with its paths made local."""
+    script = SERVICES["nginx"]["command"][2].replace("$$", "$").split(" && ")[0]
+    script = script.replace("/etc/seedfeeds/nginx.conf", str(ROOT / "deploy" / "nginx.conf"))
+    script = script.replace("/etc/nginx/nginx.conf", str(tmp_path / "nginx.conf"))
+    subprocess.run(["sh", "-c", script], check=True,
+                   env={"PATH": os.environ["PATH"], "SEEDFEEDS_BASE_URL": "https://news.example"})
+    conf = (tmp_path / "nginx.conf").read_text("utf-8")
+    assert 'default "https://news.example";' in conf
+    assert """default '<https://news.example/websub>; rel="hub", ';""" in conf
+    assert "localhost:8080" not in conf
 
 
 def test_the_dockerfile_runs_serve_as_a_non_root_user_with_a_healthcheck():

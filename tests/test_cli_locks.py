@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from support.processes import SEEDFEEDS, Server, stop_process
+from support.processes import SEEDFEEDS, Server, free_port, stop_process
 from support.waiting import wait_for
 
 FERRY = "Ferry news! Harbour | Sea\nFerry news! Harbour | Sea\n\nBody.\n"
-ENV = {**os.environ, "PYTHONUTF8": "1"}
+ENV = {**os.environ, "PYTHONUTF8": "1", "SEEDFEEDS_WEBSUB_PORT": str(free_port())}
 
 
 def folders(root: Path, feeds: str = "feeds", state: str = "state.sqlite") -> list[str]:

@@ -167,3 +167,22 @@ def test_a_port_in_use_stops_serve_with_one_line_before_it_touches_the_site(tmp_
     last = done.stderr.strip().splitlines()[-1]
     assert "--port / SEEDFEEDS_PORT" in last and str(port) in last, done.stderr
     assert (tmp_path / "feeds" / "status.json").read_bytes() == before
+
+
+def test_a_hub_port_in_use_stops_publish_with_one_line_before_the_first_build(tmp_path):
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "ferry.txt").write_text(FERRY)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*SEEDFEEDS, "publish", "--seeds", str(tmp_path / "seeds"), "--feeds",
+             str(tmp_path / "feeds"), "--state", str(tmp_path / "state.sqlite"),
+             "--host", "127.0.0.1", "--websub-port", str(port)],
+            capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONUTF8": "1"})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "--websub-port / SEEDFEEDS_WEBSUB_PORT" in last and str(port) in last, done.stderr
+    assert not (tmp_path / "feeds" / "status.json").exists()

@@ -96,7 +96,8 @@ def assert_stopped_cleanly(process: subprocess.Popen[bytes], workers: set[int], 
 
 @pytest.mark.parametrize("command", ["build", "publish", "serve"])
 def test_sigterm_during_a_cold_build_stops_it_and_its_workers(cold_build, command):
-    extra = ("--port", str(free_port())) if command == "serve" else ()
+    extra = {"serve": ("--port", str(free_port())),
+             "publish": ("--websub-port", str(free_port()))}.get(command, ())
     process, workers, log = cold_build(command, *extra)
     process.send_signal(signal.SIGTERM)
     assert_stopped_cleanly(process, workers, log, "SIGTERM")

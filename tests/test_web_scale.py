@@ -11,11 +11,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 from support.processes import free_port
+from support.subscriber import Subscriber
 from support.waiting import wait_for
+from support.websub import FORM, rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDFEEDS = [sys.executable, "-m", "service"]
@@ -62,12 +65,13 @@ def process(command: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
             child.wait()
 
 
-def nginx_conf(feeds: Path, port: int, upstreams: list[int]) -> str:
-    """deploy/nginx.conf with its production folder, upstream and port made local."""
+def nginx_conf(feeds: Path, port: int, upstreams: list[int], hub: int) -> str:
+    """deploy/nginx.conf with its production folder, upstreams and port made local."""
     text = (ROOT / "deploy" / "nginx.conf").read_text("utf-8")
     servers = " ".join(f"server 127.0.0.1:{p};" for p in upstreams)
     for production, local in (("root /srv/seedfeeds/feeds;", f"root {feeds};"),
                               ("server web:8080;", servers),
+                              ("server publisher:8081;", f"server 127.0.0.1:{hub};"),
                               ("listen 80;", f"listen 127.0.0.1:{port};")):
         assert production in text, f"deploy/nginx.conf no longer contains {production!r}"
         text = text.replace(production, local)
@@ -79,12 +83,14 @@ def nginx_conf(feeds: Path, port: int, upstreams: list[int]) -> str:
 def topology(tmp_path: Path):
     seeds, feeds = tmp_path / "seeds", tmp_path / "feeds"
     seeds.mkdir()
-    webs, front = [free_port(), free_port()], free_port()
-    (tmp_path / "nginx.conf").write_text(nginx_conf(feeds, front, webs), "utf-8")
+    webs, front, hub = [free_port(), free_port()], free_port(), free_port()
+    (tmp_path / "nginx.conf").write_text(nginx_conf(feeds, front, webs, hub), "utf-8")
     with contextlib.ExitStack() as stack:
         stack.enter_context(process(
             [*SEEDFEEDS, "publish", "--seeds", str(seeds), "--feeds", str(feeds),
-             "--state", str(tmp_path / "state.sqlite"), "--debounce", "0.05"],
+             "--state", str(tmp_path / "state.sqlite"), "--debounce", "0.05",
+             "--websub-port", str(hub), "--websub-allow-private", "true",
+             "--trusted-proxy", "127.0.0.1"],
             tmp_path / "publish.log"))
         wait_for(lambda: (feeds / "status.json").exists(), 20, "the publisher did not build")
         for port in webs:
@@ -96,11 +102,11 @@ def topology(tmp_path: Path):
              "-g", f"daemon off; pid {tmp_path}/nginx.pid;"], tmp_path / "nginx.log"))
         for port in [*webs, front]:
             wait_for(lambda port=port: answers(port), 20, f"nothing answers on {port}")
-        yield seeds, {"nginx": front, "web 1": webs[0], "web 2": webs[1]}
+        yield seeds, {"nginx": front, "web 1": webs[0], "web 2": webs[1]}, hub
 
 
 def test_a_dropped_file_is_served_by_nginx_and_both_web_processes(topology):
-    seeds, ports = topology
+    seeds, ports = topology[:2]
     (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     for name, port in ports.items():
         wait_for(lambda port=port: b"The ferry is back!" in get(port, "/tags/harbour.atom")[2],
@@ -110,7 +116,7 @@ def test_a_dropped_file_is_served_by_nginx_and_both_web_processes(topology):
 
 
 def test_nginx_and_the_web_processes_send_the_same_content_types(topology):
-    seeds, ports = topology
+    seeds, ports = topology[:2]
     (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     wait_for(lambda: get(ports["nginx"], "/tags/harbour/")[0] == 200, 10)
     article = next((seeds.parent / "feeds" / "articles").glob("*.html")).stem
@@ -122,7 +128,7 @@ def test_nginx_and_the_web_processes_send_the_same_content_types(topology):
 
 
 def test_every_server_answers_a_conditional_get_with_304(topology):
-    seeds, ports = topology
+    seeds, ports = topology[:2]
     (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     wait_for(lambda: b"ferry" in get(ports["nginx"], "/all.atom")[2], 10)
     for name, port in ports.items():
@@ -131,3 +137,40 @@ def test_every_server_answers_a_conditional_get_with_304(topology):
             assert status == 200 and headers.get("etag"), (name, path)
             again = get(port, path, {"If-None-Match": headers["etag"]})
             assert (again[0], again[2]) == (304, b""), (name, path)
+
+
+def test_nginx_sends_each_feed_the_link_header_the_web_processes_send(topology):
+    seeds, ports = topology[:2]
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    wait_for(lambda: get(ports["nginx"], "/tags/harbour.json")[0] == 200, 10)
+    for path in ("/all.atom", "/all.rss", "/tags/harbour.atom", "/tags/harbour.rss",
+                 "/tags/harbour.json", "/tags/harbour.atom?utm=1"):
+        links = {name: get(port, path)[1].get("link") for name, port in ports.items()}
+        assert len(set(links.values())) == 1, f"{path}: {links}"
+        self_url = "http://localhost:8080" + path.split("?")[0]
+        assert links["nginx"] == f'<http://localhost:8080/websub>; rel="hub", <{self_url}>; ' \
+                                 'rel="self"', path
+    for path in ("/", "/tags/harbour/", "/subscriptions.opml"):
+        assert "link" not in get(ports["nginx"], path)[1], path
+
+
+def test_nginx_routes_the_hub_to_the_publisher_which_verifies_and_pushes(topology):
+    seeds, ports, hub = topology
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    topic = "http://localhost:8080/tags/harbour.atom"
+    wait_for(lambda: get(ports["nginx"], "/tags/harbour.atom")[0] == 200, 10)
+    with Subscriber() as subscriber:
+        body = urlencode({"hub.mode": "subscribe", "hub.topic": topic,
+                          "hub.callback": subscriber.url("/scale")}).encode()
+        connection = http.client.HTTPConnection("127.0.0.1", ports["nginx"], timeout=5)
+        connection.request("POST", "/websub", body, {"Content-Type": FORM})
+        assert connection.getresponse().status == 202
+        connection.close()
+        (asked,) = subscriber.wait("/scale", mode="subscribe")
+        assert asked.params["hub.topic"] == topic
+        wait_for(lambda: rows(seeds.parent / "state.sqlite", "subscriptions"), 10)
+        (seeds / "more.txt").write_text(FERRY.replace("ferry is back", "tram is new"), "utf-8")
+        pushed = subscriber.wait("/scale", count=2)[1]
+        assert pushed.method == "POST" and b"The tram is new!" in pushed.body
+        assert pushed.body == get(ports["nginx"], "/tags/harbour.atom")[2]
+    assert get(hub, "/all.atom")[0] == 404  # the hub's port serves the hub alone

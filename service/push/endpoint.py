@@ -39,6 +39,19 @@ def mounted(hub: Hub, app: WSGIApp) -> WSGIApp:
     return dispatch
 
 
+def alone(hub: Hub) -> WSGIApp:
+    """The hub's address and nothing else (`seedfeeds publish` serves it on a port of its
+    own): every other path is 404."""
+    return mounted(hub, _not_here)
+
+
+def _not_here(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    body = f"not found: this port serves the WebSub hub at {PATH} only\n".encode()
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                     ("Content-Length", str(len(body)))])
+    return [body]
+
+
 class Endpoint:
     """The WSGI app of the hub's address."""
 

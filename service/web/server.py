@@ -162,24 +162,27 @@ def _adjustments(settings: Settings, connections: int) -> Adjustments:
         raise refusal("host", f"{settings.host!r} does not resolve to an address") from None
 
 
-def bind_refusal(exc: OSError, host: str, port: int) -> StartupError:
+def bind_refusal(exc: OSError, host: str, port: int, port_setting: str = "port"
+                 ) -> StartupError:
     """What a failed bind means, in one line naming the setting at fault; also used by
     `serve`'s check before its first build, so both say it in the same words."""
     if exc.errno == errno.EADDRINUSE:
-        return refusal("port", f"port {port} on {host} is in use")
+        return refusal(port_setting, f"port {port} on {host} is in use")
     if exc.errno == errno.EADDRNOTAVAIL:
         return refusal("host", f"{host} is not an address of this machine")
     if exc.errno == errno.EACCES:
-        return refusal("port", f"port {port} on {host} needs privileges this process lacks "
-                       "(ports under 1024 do)")
+        return refusal(port_setting, f"port {port} on {host} needs privileges this process "
+                       "lacks (ports under 1024 do)")
     return refusal("host", f"cannot listen on port {port} of {host}: {exc.strerror}")
 
 
-def serve(app: Any, settings: Settings) -> None:
-    """Run ``app`` until SIGTERM or SIGINT, then stop accepting and finish what is running."""
+def serve(app: Any, settings: Settings, what: str | None = None) -> None:
+    """Run ``app`` until SIGTERM or SIGINT, then stop accepting and finish what is running;
+    ``what`` it serves is the feeds folder unless named."""
     server = create_server(app, settings)
     _quiet_queue_warnings()
-    log.info("serving %s on %s (waitress, %d threads, up to %d connections)", settings.feeds,
+    what = what or str(settings.feeds)
+    log.info("serving %s on %s (waitress, %d threads, up to %d connections)", what,
              ", ".join(f"http://{host}:{port}" for host, port in server.addresses), THREADS,
              server.connections)
     if server.connections < CONNECTIONS:
@@ -192,7 +195,7 @@ def serve(app: Any, settings: Settings) -> None:
     finally:
         server.close()
         signal.signal(signal.SIGTERM, previous)
-    log.info("stopped serving %s", settings.feeds)
+    log.info("stopped serving %s", what)
 
 
 def _quiet_queue_warnings() -> None:
