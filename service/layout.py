@@ -18,6 +18,7 @@ INDEX = "index.html"
 OPML = "subscriptions.opml"
 MANIFEST = "index.json"
 STATUS = "status.json"
+HUB_STATUS = "websub.json"  # the hub's figures, for /status and /metrics
 STYLESHEET = "static/style.css"
 NOT_FOUND = "404.html"
 # The media type of each kind of published file, as the web serves it and the hub pushes it.

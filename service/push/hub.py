@@ -27,6 +27,8 @@ from service import layout
 from service.config import Settings, refusal
 from service.push import address, limits
 from service.push.deliver import Distributor
+from service.push.ping import Pinger, Watch
+from service.push.report import Report
 from service.push.schema import host_of
 from service.push.store import Store, StoreError, hub_file
 from service.push.topics import Topics
@@ -133,7 +135,9 @@ class Hub:
         self.clock = clock
         self._resolver = resolver
         self._looking = threading.BoundedSemaphore(LOOKUPS)
-        self.verifier = Verifier(self.store, self.topics, self.allow_private, resolver, clock)
+        self.report = Report(settings.feeds, self.store, self.topics, clock)
+        self.verifier = Verifier(self.store, self.topics, self.allow_private, resolver, clock,
+                                 self.report.count)
         self.url = layout.hub_urls(settings)[0]
         self.distributor = Distributor(self.store, self.topics, settings.feeds, self.url,
                                        self.allow_private, resolver, clock)
@@ -146,10 +150,12 @@ class Hub:
     def start(self) -> None:
         self.verifier.start()
         self.distributor.start()
+        self.report.start()
 
     def stop(self) -> None:
         """Stop verifying and pushing (what is half done is done again after a restart)."""
         finished = [self.verifier.stop(), self.distributor.stop()]
+        self.report.stop()
         if all(finished):
             self.store.close()
 
@@ -241,14 +247,19 @@ class Hub:
 
 @contextlib.contextmanager
 def running_hub(settings: Settings) -> Iterator[Hub | None]:
-    """The hub of ``settings``, verifying, for the block (None if ``--websub`` is off);
+    """The hub of ``settings``, verifying and pushing, for the block (None if
+    ``--websub`` is off), and the pings of the external hubs if any are named;
     stopped after it."""
-    if not settings.websub:
-        yield None
-        return
-    hub = Hub(settings)
-    hub.start()
-    try:
+    with contextlib.ExitStack() as stack:
+        if settings.websub_external_hubs:
+            watch = Watch(Topics(settings.feeds, settings.base_url),
+                          Pinger(settings.websub_external_hubs))
+            watch.start()
+            stack.callback(watch.stop)
+        if not settings.websub:
+            yield None
+            return
+        hub = Hub(settings)
+        hub.start()
+        stack.callback(hub.stop)
         yield hub
-    finally:
-        hub.stop()

@@ -46,8 +46,9 @@ class Verifier:
 
     def __init__(self, store: Store, topics: Topics, allow_private: bool,
                  resolver: address.Resolver = address.resolve,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.store, self.topics, self.clock = store, topics, clock
+                 clock: Callable[[], float] = time.time,
+                 note: Callable[[str], None] = lambda _what: None) -> None:
+        self.store, self.topics, self.clock, self.note = store, topics, clock, note
         self.allow_private, self.resolver = allow_private, resolver
         self._lanes = Lanes(WORKERS, PER_HOST, "websub-verify")
         self._in_flight: set[int] = set()
@@ -151,6 +152,7 @@ class Verifier:
             return
         if 200 <= answer.status < 300 and answer.complete and answer.body == challenge.encode():
             if self.store.confirm(request, asked):
+                self.note("verified")
                 log.info("websub: %s of %s to %s verified%s", request.mode, shown,
                          request.topic, f" (lease {request.lease_seconds} s)"
                          if request.mode == "subscribe" else "")
@@ -162,6 +164,7 @@ class Verifier:
             log.info("websub: %s of %s to %s not confirmed: the callback %s", request.mode,
                      shown, request.topic, why)
             self.store.drop(request)
+            self.note("unconfirmed")
 
     def _failed(self, request: Pending, shown: str, why: str) -> None:
         """The callback could not be asked: again later, or given up after RETRIES."""
@@ -179,6 +182,7 @@ class Verifier:
         """Tell the callback its subscription is refused (section 5.2); its answer, or
         its silence, changes nothing."""
         self.store.drop(request)
+        self.note("denied")
         try:
             target = address.check(request.callback, self.allow_private, self.resolver)
             client.request(target, "GET", with_query(target.path, {

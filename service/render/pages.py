@@ -21,7 +21,7 @@ import jinja2
 from service.layout import feed_links
 from service.model import Entry, Feed, FeedLinks, Site, TagRef, TagSummary
 from service.render.body import body_html
-from service.render.chart import status_chart
+from service.render.chart import hub_chart, status_chart
 
 # Not strftime("%b"): its result depends on the process locale, which feedgen
 # switches while it renders RSS.
@@ -235,11 +235,13 @@ def render_status_page(site: Site, status: dict[str, Any]) -> bytes:
     ``status`` is the web's /status JSON; the chart needs no script and no inline style."""
     last = status.get("last_publish") or {}
     history = status.get("history") or []
+    hub = status.get("websub")
     return _render("status.html", site, title=_page_title(site, "Status"), status=status,
                    last=last, started=_parse_time(last.get("started")),
                    next_release=_parse_time(status.get("next_release")),
                    chart=status_chart(history) if history else None,
-                   warnings_shown=STATUS_WARNINGS_SHOWN)
+                   hub=hub, hub_chart=hub_chart(hub["minutes"]) if hub and hub["minutes"]
+                   else None, warnings_shown=STATUS_WARNINGS_SHOWN)
 
 
 STATUS_WARNINGS_SHOWN = 100  # a large site may have thousands; the JSON has them all

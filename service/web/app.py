@@ -49,7 +49,8 @@ def create_app(settings: Settings) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False  # "//healthz" is not an address of ours
     folder = Folder(settings.feeds)
-    web = _Operations(folder, site_of(settings), Metrics(folder.status.get), Health(folder))
+    web = _Operations(folder, site_of(settings), Metrics(folder.status.get, folder.hub.get),
+                      Health(folder))
     for rule, view in (("/healthz", web.healthz), ("/status", web.status),
                        ("/metrics", web.metrics)):
         app.add_url_rule(rule, view.__name__, view, methods=["GET"],
@@ -86,12 +87,13 @@ class _Operations:
         if wanted is None:
             return _text("format must be json or html\n", 400)
         raw = self.folder.status.get()
-        if not isinstance(raw, dict):
+        summary = None if not isinstance(raw, dict) else status_summary(raw, self.folder.hub.get())
+        if summary is None:
             response = self._no_status(wanted)
         elif wanted == "json":
-            response = _json(status_summary(raw), 200)
+            response = _json(summary, 200)
         else:
-            response = Response(pages.render_status_page(self.site, status_summary(raw)),
+            response = Response(pages.render_status_page(self.site, summary),
                                 content_type=CONTENT_TYPES[".html"])
         response.headers["Vary"] = "Accept"
         response.headers["Cache-Control"] = "no-cache"

@@ -131,6 +131,7 @@ class Folder:
         self.root = str(root)
         self.manifest = JsonFile(root / layout.MANIFEST)
         self.status = JsonFile(root / layout.STATUS)
+        self.hub = JsonFile(root / layout.HUB_STATUS)  # absent where no hub runs
         self.hashes = Hashes()
 
     def files(self) -> tuple[int, dict[str, Any]]:

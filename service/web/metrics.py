@@ -1,8 +1,9 @@
 """Prometheus metrics of one web process. The only module that imports prometheus_client.
 
 Two kinds: requests this process answered (a counter, by route and status), and the
-publisher's numbers, read from feeds/status.json at scrape time, so the stateless web
-process reports what the one publisher did without talking to it.
+publisher's and the hub's numbers, read from feeds/status.json and feeds/websub.json
+at scrape time, so the stateless web process reports what the one publisher did
+without talking to it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
@@ -36,12 +42,13 @@ _PASS_GAUGES = (
 class Metrics:
     """A registry of its own per app, so several apps in one process do not collide."""
 
-    def __init__(self, status: StatusSource) -> None:
+    def __init__(self, status: StatusSource, hub: StatusSource = lambda: None) -> None:
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "seedfeeds_http_requests", "HTTP requests answered by this web process.",
             ("route", "status"), registry=self.registry)
         self.registry.register(PublisherCollector(status))
+        self.registry.register(HubCollector(hub))
         self._children: dict[tuple[str, int], Any] = {}  # labels() costs more than inc()
 
     def count(self, route: str, status: int) -> None:
@@ -75,11 +82,63 @@ class PublisherCollector(Collector):
                 "1 while publish passes fail (see /status), 0 once one succeeds.",
                 value=1 if isinstance(status.get("failing"), dict) else 0)
             yield from _pass_metrics(status.get("last_pass") or {})
-            yield from _duration_histogram(status.get("publish_seconds") or {})
+            yield from _histogram("seedfeeds_publish_duration_seconds",
+                                  "Duration of publish passes.",
+                                  status.get("publish_seconds") or {})
         except (AttributeError, TypeError, ValueError) as exc:
             # A malformed file must not break the request counter's scrape.
             log.warning("status.json has unexpected values (%s); publisher metrics skipped",
                         exc)
+
+
+_HUB_GAUGES = (
+    ("seedfeeds_websub_subscriptions", "Active WebSub subscriptions.", "subscriptions"),
+    ("seedfeeds_websub_verifications_pending",
+     "Subscription requests waiting for their callback to confirm them.",
+     "verifications_pending"),
+    ("seedfeeds_websub_pushes_pending", "Pushes owed to subscribers, retries included.",
+     "pushes_pending"),
+    ("seedfeeds_websub_retries_pending", "Pushes that failed and wait to be tried again.",
+     "retries_pending"),
+)
+
+
+class HubCollector(Collector):
+    """The WebSub hub's numbers from websub.json, read at each scrape (none where no
+    hub runs)."""
+
+    def __init__(self, hub: StatusSource) -> None:
+        self._hub = hub
+
+    def collect(self) -> Iterator[Metric]:
+        hub = self._hub()
+        if not hub:
+            return
+        try:
+            yield from _hub_metrics(hub)
+        except (AttributeError, TypeError, ValueError) as exc:
+            log.warning("websub.json has unexpected values (%s); hub metrics skipped", exc)
+
+
+def _hub_metrics(hub: Mapping[str, Any]) -> Iterator[Metric]:
+    for name, help_text, key in _HUB_GAUGES:
+        if isinstance(hub.get(key), int):
+            yield GaugeMetricFamily(name, help_text, value=float(hub[key]))
+    feeds = GaugeMetricFamily("seedfeeds_websub_feed_subscriptions",
+                              "Active WebSub subscriptions of one feed.", labels=("feed",))
+    for feed, count in sorted((hub.get("by_feed") or {}).items()):
+        feeds.add_metric((str(feed),), float(count))
+    yield feeds
+    events = CounterMetricFamily(
+        "seedfeeds_websub_events", "What the hub did: pushes delivered, failed (each failed "
+        "attempt), given up, ended by 410 (gone); requests verified, unconfirmed, denied.",
+        labels=("event",))
+    for event, count in sorted((hub.get("counts") or {}).items()):
+        events.add_metric((str(event),), float(count))
+    yield events
+    yield from _histogram("seedfeeds_websub_push_latency_seconds",
+                          "From a feed's change seen by the hub to its push delivered.",
+                          hub.get("latency_seconds") or {})
 
 
 def _pass_metrics(last: Mapping[str, Any]) -> Iterator[Metric]:
@@ -93,13 +152,12 @@ def _pass_metrics(last: Mapping[str, Any]) -> Iterator[Metric]:
             value=datetime.fromisoformat(last["started"]).timestamp())
 
 
-def _duration_histogram(data: Mapping[str, Any]) -> Iterator[Metric]:
-    """status.json keeps cumulative buckets keyed by their upper bound, like Prometheus."""
+def _histogram(name: str, help_text: str, data: Mapping[str, Any]) -> Iterator[Metric]:
+    """The files keep cumulative buckets keyed by their upper bound, like Prometheus."""
     buckets = data.get("buckets")
     if not buckets:
         return
     rows = sorted((float(bound), int(count)) for bound, count in buckets.items())
     yield HistogramMetricFamily(
-        "seedfeeds_publish_duration_seconds", "Duration of publish passes.",
-        buckets=[(floatToGoString(bound), count) for bound, count in rows],
+        name, help_text, buckets=[(floatToGoString(bound), count) for bound, count in rows],
         sum_value=float(data.get("sum", 0.0)))

@@ -1,5 +1,6 @@
 """What /status tells: counts, problems with path and line, the last publish and the
-history of passes, read from the status.json the publisher writes.
+history of passes, read from the status.json the publisher writes; and the WebSub
+hub's figures, from the websub.json the hub writes beside it.
 
 Everything is taken defensively: the file is another process's output, and a web
 process must answer whatever it finds there.
@@ -10,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 
-def status_summary(raw: dict[str, Any]) -> dict[str, Any]:
+def status_summary(raw: dict[str, Any], hub: object = None) -> dict[str, Any]:
     """/status: "ok" or "degraded" (passes failing, since when and why), counts, errors
-    with path and line, and the last publish that succeeded, from status.json."""
+    with path and line, and the last publish that succeeded, from status.json; the
+    hub's figures from websub.json (None where no hub runs)."""
     last_pass, rows = raw.get("last_pass"), raw.get("history")
     last: dict[str, Any] = last_pass if isinstance(last_pass, dict) else {}
     history: list[Any] = rows if isinstance(rows, list) else []
@@ -28,7 +30,36 @@ def status_summary(raw: dict[str, Any]) -> dict[str, Any]:
             "files_removed")},
         "next_release": last.get("next_release"),
         "history": [row for row in history if isinstance(row, dict)],
+        "websub": hub_summary(hub),
     }
+
+
+HUB_NUMBERS = ("subscriptions", "verifications_pending", "pushes_pending", "retries_pending")
+
+
+def hub_summary(raw: object) -> dict[str, Any] | None:
+    """websub.json's figures, each of the expected type or None: subscriptions (in all
+    and by feed file), what waits, the counts since the hub's first start, the push
+    latency's histogram, and one row a minute for the last hour."""
+    if not isinstance(raw, dict):
+        return None
+    by_feed, counts, minutes = raw.get("by_feed"), raw.get("counts"), raw.get("minutes")
+    return {
+        "updated": _text(raw.get("updated")),
+        **{key: _whole(raw.get(key)) for key in HUB_NUMBERS},
+        "by_feed": {str(k): v for k, v in by_feed.items() if _whole(v) is not None}
+        if isinstance(by_feed, dict) else {},
+        "counts": {str(k): v for k, v in counts.items() if _whole(v) is not None}
+        if isinstance(counts, dict) else {},
+        "latency_seconds": raw.get("latency_seconds")
+        if isinstance(raw.get("latency_seconds"), dict) else None,
+        "minutes": [row for row in minutes if isinstance(row, dict)]
+        if isinstance(minutes, list) else [],
+    }
+
+
+def _whole(value: object) -> int | None:
+    return value if type(value) is int and value >= 0 else None
 
 
 def failing_passes(raw: dict[str, Any]) -> dict[str, Any] | None:
