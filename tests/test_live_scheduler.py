@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.live.scheduler import PublishScheduler
-from service.seed.folder import READY, SETTLE
+from service.seed.folder import READY, RESCAN, SETTLE
 
 from support.waiting import wait_for
 
@@ -58,3 +58,104 @@ def test_a_file_dated_in_the_future_is_published_without_waiting_for_that_time(
         wait_for(lambda: {"copied.txt"} in published, 3, "it waited for its future mtime")
     finally:
         scheduler.stop()
+
+
+class Passes:
+    """What a scheduler published, pass by pass, and when (monotonic seconds)."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds = seconds  # how long each pass takes
+        self.runs: list[tuple[float, set[str] | None]] = []
+
+    def __call__(self, paths: set[str] | None) -> None:
+        self.runs.append((time.monotonic(), paths))
+        time.sleep(self.seconds)
+
+    def paths(self) -> set[str]:
+        return {path for _, paths in self.runs for path in paths or ()}
+
+    def when(self, path: str) -> float:
+        return next(at for at, paths in self.runs if paths and path in paths)
+
+
+@pytest.fixture
+def started(tmp_path: Path):
+    """Start a scheduler of ``tmp_path`` (stopped after the test)."""
+    schedulers: list[PublishScheduler] = []
+
+    def start(passes: Passes, **timing: float) -> PublishScheduler:
+        scheduler = PublishScheduler(passes, tmp_path, reconcile=300, **timing)
+        scheduler.start()
+        schedulers.append(scheduler)
+        return scheduler
+
+    yield start
+    for scheduler in schedulers:
+        scheduler.stop()
+
+
+def test_a_complete_file_is_published_at_once_however_long_the_debounce(
+        tmp_path: Path, started):
+    (tmp_path / "closed.txt").write_text("Written and closed.\n")
+    passes = Passes()
+    scheduler = started(passes, debounce=5)
+    notified = time.monotonic()
+    scheduler.notify("closed.txt", READY)
+    wait_for(lambda: passes.runs, 2, "a complete file waited for the debounce")
+    assert passes.runs[0][1] == {"closed.txt"}
+    assert passes.when("closed.txt") - notified < 0.5
+
+
+def test_a_file_still_being_written_waits_until_it_has_been_quiet(tmp_path: Path, started):
+    passes = Passes()
+    scheduler = started(passes, debounce=0.05, settle=0.8)
+    (tmp_path / "growing.txt").write_text("The first lines of a file being written.\n")
+    written = time.monotonic()
+    scheduler.notify("growing.txt", SETTLE)
+    wait_for(lambda: passes.runs, 3, "a quiet file was never published")
+    assert passes.when("growing.txt") - written >= 0.7
+
+
+def test_a_file_still_being_written_does_not_hold_back_a_complete_one(
+        tmp_path: Path, started):
+    (tmp_path / "growing.txt").write_text("Still being written.\n")
+    (tmp_path / "closed.txt").write_text("Written and closed.\n")
+    passes = Passes()
+    scheduler = started(passes, debounce=5)
+    scheduler.notify("growing.txt", SETTLE)
+    notified = time.monotonic()
+    scheduler.notify("closed.txt", READY)
+    wait_for(lambda: passes.runs, 2, "the complete file waited for the other one")
+    assert passes.runs[0][1] == {"closed.txt"}
+    assert passes.when("closed.txt") - notified < 0.5
+
+
+def test_a_burst_of_complete_files_is_gathered_into_a_few_passes(tmp_path: Path, started):
+    names = [f"copied-{n:04d}.txt" for n in range(1000)]
+    for name in names:
+        (tmp_path / name).write_text("One of a folder of files copied in.\n")
+    passes = Passes(seconds=0.1)  # reading many files takes a while: the burst goes on
+    scheduler = started(passes, debounce=0.2)
+    began = time.monotonic()
+    for name in names:  # a close event every 0.3 ms or so, for 0.3 s
+        scheduler.notify(name, READY)
+        time.sleep(0.0002)
+    burst = time.monotonic() - began
+    wait_for(lambda: passes.paths() == set(names), 5, "some copied files were not published")
+    assert len(passes.runs) <= burst / passes.seconds + 2, f"{len(passes.runs)} passes"
+
+
+def test_a_rescan_waits_for_the_debounce_after_the_last_folder_event_but_a_file_does_not(
+        tmp_path: Path, started):
+    (tmp_path / "closed.txt").write_text("Written and closed.\n")
+    passes = Passes()
+    scheduler = started(passes, debounce=0.5)
+    for _ in range(3):  # a folder copied in: a few folder events in a row
+        time.sleep(0.1)
+        scheduler.notify(None, RESCAN)
+    last_folder_event = time.monotonic()
+    scheduler.notify("closed.txt", READY)
+    wait_for(lambda: None in [paths for _, paths in passes.runs], 3, "no rescan")
+    assert [paths for _, paths in passes.runs] == [{"closed.txt"}, None]
+    assert passes.when("closed.txt") - last_folder_event < 0.3
+    assert passes.runs[1][0] - last_folder_event >= 0.45

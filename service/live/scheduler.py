@@ -1,4 +1,5 @@
-"""When publish passes run: debounced after changes, periodically, at release times.
+"""When publish passes run: at once for complete files, after quiet for the rest,
+periodically, at release times.
 
 The only module that imports APScheduler. Changed paths are recorded in a set
 *before* a pass is scheduled, and one drain at a time publishes that set in a loop
@@ -7,6 +8,17 @@ which decides to stop under the same lock that records changes, so no change can
 fall between a drain that stops and a job that is not scheduled. The periodic
 reconcile is the safety net for anything missed (an overflowed event queue, a
 network share).
+
+How soon a change is published depends on its kind. A file that is complete (READY:
+closed after writing, moved into place) waits only ``GATHER``, so it is served a pass
+after its close, not a debounce; a burst of them (a folder of 1,000 files copied in)
+is still gathered into a few passes, because whatever arrives while a pass runs is
+taken by the drain's next round. A change that may not be complete (SETTLE: a file
+created or modified, or deleted and maybe about to be written anew) waits for the
+debounce after its last event, and a file until it has been quiet for ``settle``
+seconds; a rescan waits for the debounce after the last folder event. Each change
+keeps its own time, and the drain job runs at the earliest one and is never
+postponed, so a stream of SETTLE events cannot hold back a READY file.
 """
 
 from __future__ import annotations
@@ -23,12 +35,16 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from service.publish.status import PassFailed
-from service.seed.folder import QUIET, RESCAN, SETTLE, settling_for
+from service.seed.folder import QUIET, READY, RESCAN, SETTLE, settling_for
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[set[str] | None], object]  # (paths, or None: rescan) -> a report
 MIN_DELAY = 0.02  # seconds; keeps a rescheduled pass from firing inside the last one
+# Seconds a complete file waits for the rest of its burst: the watcher's events of a copy
+# come a few hundred microseconds apart, so the first pass takes more than one file, and
+# a single drop is served a pass (not a debounce) after its close.
+GATHER = 0.003
 # Drains exclude each other (``_draining``); APScheduler's own limit is only a ceiling. At 1
 # it would skip, with a warning, the job a drain schedules for itself as it stops, if
 # that job fired before the scheduler had counted the drain as finished: a lost pass.
@@ -51,8 +67,10 @@ class PublishScheduler:
         self._retry_in = retry_in
         self._lock = threading.Lock()  # guards the pending changes
         self._pass = threading.Lock()  # one publish pass at a time, whichever job
-        self._pending: dict[str, str] = {}  # relative path -> READY or SETTLE
-        self._rescan = False
+        # relative path -> (READY or SETTLE, monotonic time before which it waits)
+        self._pending: dict[str, tuple[str, float]] = {}
+        self._rescan_at: float | None = None  # monotonic time a pending rescan is due
+        self._due: float | None = None  # monotonic time the publish job fires (None: none)
         self._draining = False  # a drain runs and will take whatever is pending
         self._stopping = False  # set by stop(): schedule nothing more
         self.passes = 0
@@ -83,25 +101,33 @@ class PublishScheduler:
             self._scheduler.shutdown(wait=True)
 
     def notify(self, path: str | None, kind: str) -> None:
-        """Record a change (from the watcher's thread) and schedule a pass."""
+        """Record a change (from the watcher's thread) and schedule a pass: within
+        ``GATHER`` for a complete file, after the debounce for anything else (a rescan's
+        debounce starts again with each folder event, as a burst of them makes one)."""
         with self._lock:
+            now = time.monotonic()
             if kind == RESCAN or path is None:
-                self._rescan = True
+                self._rescan_at = at = now + self.debounce
+            elif kind == READY:
+                self._pending[path] = (READY, now)
+                at = now + GATHER
             else:
-                self._pending[path] = kind
+                self._pending[path] = (SETTLE, now + self.debounce)
+                at = now + self.debounce
             if self._draining:
                 return  # the running drain takes it before it stops
-        self._schedule_publish(self.debounce)
+            self._schedule_publish(at)
 
     def recheck(self, paths: Iterable[str]) -> None:
         """Publish these files once they are quiet: a rescan found them still changing.
         An event pending for one of them is newer news (a close says it is complete),
         so it is kept."""
         with self._lock:
-            added = [self._pending.setdefault(path, SETTLE) for path in paths]
+            at = time.monotonic() + self.debounce
+            added = [self._pending.setdefault(path, (SETTLE, at)) for path in paths]
             if not added or self._draining:
                 return
-        self._schedule_publish(self.debounce)
+            self._schedule_publish(at)
 
     # --- jobs ---------------------------------------------------------------
 
@@ -109,6 +135,7 @@ class PublishScheduler:
         """Publish pending changes until none is left (or all wait to settle). A publish
         job that fires while another drain runs leaves the pending changes to it."""
         with self._lock:
+            self._due = None  # this job has fired: the next notify schedules another
             if self._draining:
                 return
             self._draining = True
@@ -116,11 +143,12 @@ class PublishScheduler:
             while True:
                 with self._lock:
                     ready, wait = self._take_ready()
-                    rescan, self._rescan = self._rescan, False
+                    rescan = self._rescan_due(time.monotonic())
                     if not ready and not rescan:
                         self._draining = False  # under the lock: notify schedules again
-                        if wait is not None:
-                            self._schedule_publish(wait)
+                        due = [at for at in (wait, self._rescan_at) if at is not None]
+                        if due:
+                            self._schedule_publish(max(min(due), time.monotonic() + MIN_DELAY))
                         return
                 if ready:  # complete files first: a rescan leaves the young ones for later
                     self._run(ready)
@@ -156,26 +184,42 @@ class PublishScheduler:
     # --- helpers ------------------------------------------------------------
 
     def _take_ready(self) -> tuple[set[str], float | None]:
-        """Pending paths that are complete, and how long until the next one settles."""
-        now, ready, wait = time.time(), set(), None
-        for path, kind in list(self._pending.items()):
-            if kind == SETTLE:
+        """Pending paths that may be published now, and when (monotonic) the next one
+        may: a SETTLE file once its debounce has passed and it has been quiet for
+        ``settle`` seconds (one that is gone is complete, once the debounce has passed)."""
+        now, wall, ready = time.monotonic(), time.time(), set()
+        wait: float | None = None
+        for path, (kind, not_before) in list(self._pending.items()):
+            left = not_before - now
+            if kind == SETTLE and left <= 0:
                 try:
                     mtime = os.stat(os.path.join(self._seeds, path)).st_mtime
                 except OSError:
-                    mtime = now - self.settle  # gone: its deletion is complete
-                left = settling_for(mtime, now, self.settle)
-                if left > 0:
-                    wait = left if wait is None else min(wait, left)
-                    continue
+                    mtime = wall - self.settle  # gone: its deletion is complete
+                left = settling_for(mtime, wall, self.settle)
+            if left > 0:
+                wait = left if wait is None else min(wait, left)
+                continue
             ready.add(path)
             del self._pending[path]
-        return ready, wait
+        return ready, None if wait is None else now + wait
 
-    def _schedule_publish(self, delay: float) -> None:
+    def _rescan_due(self, now: float) -> bool:
+        """Take the pending rescan if its debounce has passed."""
+        if self._rescan_at is None or self._rescan_at > now:
+            return False
+        self._rescan_at = None
+        return True
+
+    def _schedule_publish(self, at: float) -> None:
+        """Have the drain run at ``at`` (monotonic), unless it is due sooner already.
+        Called under the lock that records changes."""
         if self._stopping or not self._scheduler.running:
             return
-        run_date = datetime.now(UTC) + timedelta(seconds=max(delay, MIN_DELAY))
+        if self._due is not None and self._due <= at:
+            return  # that drain takes this change too, or schedules itself for it
+        self._due = at
+        run_date = datetime.now(UTC) + timedelta(seconds=max(at - time.monotonic(), 0.0))
         self._add_replacing(self._drain, run_date, "publish", max_instances=DRAIN_INSTANCES)
 
     def _add_replacing(self, func: Callable[[], None], run_date: datetime, job_id: str,

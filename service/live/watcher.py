@@ -4,12 +4,16 @@ The only module that imports watchdog. Handlers do nothing but classify and
 enqueue (an exception in a handler silently kills watchdog's thread), and a
 health check restarts a dead observer. What an event means:
 
-- a file closed after writing, a file moved into place, a deleted file: the
-  change is complete, publish it (``READY``);
+- a file closed after writing, a file moved into place (both ends of a rename
+  between seed names): the change is complete, publish it at once (``READY``);
 - a created or modified file: it may still be being written, so it is published
   only once it has been quiet for a moment (``SETTLE``). On Linux the close
   event follows and makes it ready at once; a file moved in from outside the
   folder, and every change seen by the polling observer, settles.
+- a deleted file, or one moved to a name that is no seed: it may be about to be
+  written anew (vim and emacs save by renaming the original to ``name~`` first,
+  some tools delete and write), so its unpublishing waits for the debounce too
+  (``SETTLE``), and a save makes one pass, not an unpublish and a republish.
 - a folder created, moved or deleted: rescan everything (``RESCAN``).
 
 The folder is watched where it really is: through a symlinked seeds/ inotify sees
@@ -76,21 +80,24 @@ class _Handler(FileSystemEventHandler):
                 self.notify(None, RESCAN)
             return
         if isinstance(event, FileMovedEvent):
+            renamed = self._file(event.dest_path, READY)
+            self._file(event.src_path, READY if renamed else SETTLE)
+        elif isinstance(event, FileClosedEvent):
             self._file(event.src_path, READY)
-            self._file(event.dest_path, READY)
-        elif isinstance(event, (FileClosedEvent, FileDeletedEvent)):
-            self._file(event.src_path, READY)
-        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
+        elif isinstance(event, (FileCreatedEvent, FileModifiedEvent, FileDeletedEvent)):
             self._file(event.src_path, SETTLE)
 
-    def _file(self, path: str | bytes, kind: str) -> None:
+    def _file(self, path: str | bytes, kind: str) -> bool:
+        """Notify a change of a seed file; False if ``path`` is no seed file's."""
         path = os.fsdecode(path)
         relative = os.path.relpath(path, self.root)
         if relative.startswith(".."):
-            return
+            return False
         relative = Path(relative).as_posix()
-        if is_seed_name(relative):
-            self.notify(relative, kind)
+        if not is_seed_name(relative):
+            return False
+        self.notify(relative, kind)
+        return True
 
 
 class Watcher:

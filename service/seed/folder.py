@@ -24,9 +24,11 @@ TEMP_SUFFIXES = (".swp", ".swo", ".swx", ".tmp", ".temp", ".part", ".crdownload"
                  ".partial", ".kate-swp", ".bak", "~")
 TEMP_NAMES = frozenset({"4913"})  # vim's probe file
 
-# How a change is to be published: the file is complete (READY), may still be being
-# written (SETTLE: read it once quiet for QUIET seconds), or the folder itself changed
-# (RESCAN). The watcher classifies events into these; the scheduler acts on them.
+# How a change is to be published: the file is complete (READY: at once), the change
+# may not be complete (SETTLE: a file still being written, read once quiet for QUIET
+# seconds; a file deleted that an editor's save may write anew: after the debounce), or
+# the folder itself changed (RESCAN). The watcher classifies events into these; the
+# scheduler acts on them.
 READY, SETTLE, RESCAN = "ready", "settle", "rescan"
 QUIET = 1.0  # seconds a created or modified file must go unchanged before it is read
 
