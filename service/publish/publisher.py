@@ -60,6 +60,7 @@ class Publisher:
         self.status = StatusLog(settings.feeds / layout.STATUS)
         self.failure: Failure | None = None
         self.passes = 0  # passes that succeeded
+        self.pages_written: set[str] = set()  # article pages the last pass wrote (mirror/)
         self._start_afresh({})
         left = clean_temp_files(settings.feeds)
         if left:
@@ -199,7 +200,9 @@ class Publisher:
 
     def _report(self, started: float, now: float, cold: bool, read: int,
                 changed: int, unsettled: tuple[str, ...]) -> PassReport:
-        count = self.writer.take_changes().count
+        changes = self.writer.take_changes()
+        self.pages_written = changes.pages
+        count = changes.count
         errors, warnings = self.problems()
         next_release = self.releases.next_release()
         report = PassReport(
