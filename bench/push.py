@@ -90,10 +90,11 @@ WORDS = ("harbour", "ferry", "council", "market", "river", "school", "festival",
 
 
 def callback_process(channel: multiprocessing.connection.Connection, hosts: list[str],
-                     secrets: list[bytes]) -> None:
+                     secrets: list[bytes], delay: float) -> None:
     """The subscribers of one case: a server on each of ``hosts``, callback ``/cb/<i>``
-    for subscriber i with secret ``secrets[i]``; driven over ``channel``."""
-    asyncio.run(_Callbacks(channel, hosts, secrets).run())
+    for subscriber i with secret ``secrets[i]``, answering ``delay`` seconds after a
+    request came; driven over ``channel``."""
+    asyncio.run(_Callbacks(channel, hosts, secrets, delay).run())
 
 
 class _Callbacks:
@@ -103,8 +104,8 @@ class _Callbacks:
     unasked once every subscriber has the needle."""
 
     def __init__(self, channel: multiprocessing.connection.Connection, hosts: list[str],
-                 secrets: list[bytes]) -> None:
-        self.channel, self.hosts, self.secrets = channel, hosts, secrets
+                 secrets: list[bytes], delay: float) -> None:
+        self.channel, self.hosts, self.secrets, self.delay = channel, hosts, secrets, delay
         self.verified: set[int] = set()
         self.needle = b""
         self.expected = 0
@@ -227,10 +228,18 @@ class _Http(asyncio.Protocol):
             headers[name.strip().lower()] = value.strip()
         status, body = self.owner.handle(method, target, headers,
                                          bytes(self.buffer[:self.length]), arrived)
-        self.transport.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n"
-                             b"\r\n%s" % (status, len(body), body))
-        self.transport.close()
+        answer = (b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                  % (status, len(body), body))
         self.owner.handling.append(time.perf_counter() - self.began)
+        if self.owner.delay and method == b"POST":
+            asyncio.get_running_loop().call_later(self.owner.delay, self._answer, answer)
+        else:
+            self._answer(answer)
+
+    def _answer(self, answer: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(answer)
+        self.transport.close()
 
 
 def _cpu_seconds() -> float:
@@ -244,11 +253,11 @@ def _cpu_seconds() -> float:
 class Callbacks:
     """The subscriber process of one case, seen from the bench."""
 
-    def __init__(self, hosts: list[str], count: int) -> None:
+    def __init__(self, hosts: list[str], count: int, delay: float) -> None:
         self.secrets = [f"secret-{i}-{uuid.uuid4().hex}".encode() for i in range(count)]
         self.channel, theirs = multiprocessing.Pipe()
         self.process = multiprocessing.get_context("fork").Process(
-            target=callback_process, args=(theirs, hosts, self.secrets), daemon=True)
+            target=callback_process, args=(theirs, hosts, self.secrets, delay), daemon=True)
         self.process.start()
         reply = self.channel.recv()
         ports = dict(zip(hosts, reply[1], strict=True))
@@ -298,6 +307,7 @@ class Case:
     rates: list[float] = field(default_factory=list)
     passes: list[float] = field(default_factory=list)  # the publish passes' seconds
     serve_cpu: list[float] = field(default_factory=list)  # serve's CPU seconds per drop
+    serve_sys: list[float] = field(default_factory=list)  # of which in the kernel
     callback_cpu: list[float] = field(default_factory=list)  # the subscribers' share of
     handling: list[float] = field(default_factory=list)  # the window, and per request
     counts: Counter[str] = field(default_factory=Counter)
@@ -337,10 +347,11 @@ def move_in(seeds: Path, name: str, text: str) -> float:
     return began
 
 
-def serve_cpu(pid: int) -> float:
-    """The CPU seconds process ``pid`` used so far."""
+def serve_cpu(pid: int) -> tuple[float, float]:
+    """The CPU seconds process ``pid`` used so far, in user mode and in the kernel."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def last_pass(server: LiveServer) -> tuple[int, float]:
@@ -402,8 +413,8 @@ def subscriptions(database: Path, topic: str) -> int:
         return 0
 
 
-def run_case(server: LiveServer, case: Case, number: int, drops: int, database: Path
-             ) -> None:
+def run_case(server: LiveServer, case: Case, number: int, args: argparse.Namespace,
+             database: Path) -> None:
     rng = random.Random(number)
     case.tag = f"Push Case {CASE_NAMES[number]}"
     slug = slugify(case.tag)
@@ -419,7 +430,7 @@ def run_case(server: LiveServer, case: Case, number: int, drops: int, database: 
             sys.exit(f"the tag {case.tag} was not published within 60 s")
         time.sleep(0.05)
     time.sleep(0.5)  # the hub sees the new topic (not news) before anyone subscribes
-    callbacks = Callbacks(loopback_hosts(case.hosts), case.subscribers)
+    callbacks = Callbacks(loopback_hosts(case.hosts), case.subscribers, args.reply_delay / 1000)
     try:
         subscribe(server, case, topic, callbacks, database)
         print(f"  subscribed in {case.subscribe_seconds:.1f} s, all verified after "
@@ -427,7 +438,7 @@ def run_case(server: LiveServer, case: Case, number: int, drops: int, database: 
         time.sleep(0.5)
         manifest = server.feeds / "index.json"
         assert server.process is not None
-        for n in range(drops):
+        for n in range(args.drops):
             token = uuid.uuid4().hex[:12]
             title = f"Push probe {token} is here!"
             callbacks.expect(title.encode())
@@ -437,7 +448,9 @@ def run_case(server: LiveServer, case: Case, number: int, drops: int, database: 
                             article(rng, title, case.tag))
             arrivals, counts, handling, their_cpu = callbacks.arrivals(DROP_TIMEOUT)
             changed = os.stat(manifest).st_mtime_ns
-            case.serve_cpu.append(serve_cpu(server.process.pid) - cpu)
+            user, kernel = serve_cpu(server.process.pid)
+            case.serve_cpu.append(user + kernel - sum(cpu))
+            case.serve_sys.append(kernel - cpu[1])
             case.drops += 1
             case.counts.update(counts)
             case.handling.extend(handling)
@@ -490,13 +503,15 @@ def tables(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
              f"{statistics.median(c.rates):,.0f}" if c.rates else "-"] for c in cases]
     hub = ["case", "rename to manifest p50 ms", "publish pass p50 ms",
            "hub first p50 ms", "hub first p95 ms", "hub first max ms", "hub last p50 ms",
-           "hub last p95 ms", "hub last max ms", "serve CPU ms/drop"]
+           "hub last p95 ms", "hub last max ms", "serve CPU ms/drop (kernel)"]
     hub_rows = [[c.label, ms(pct(c.to_manifest, .5)), ms(pct(c.passes, .5)),
                  ms(pct(c.hub_first, .5)), ms(pct(c.hub_first, .95)), ms(pct(c.hub_first, 1)),
                  ms(pct(c.hub_last, .5)), ms(pct(c.hub_last, .95)), ms(pct(c.hub_last, 1)),
-                 ms(pct(c.serve_cpu, .5))] for c in cases]
+                 f"{ms(pct(c.serve_cpu, .5))} ({ms(pct(c.serve_sys, .5))})"] for c in cases]
     title = (f"{args.articles:,} articles in {args.files:,} files, {args.drops} drops per "
-             f"case, debounce 200 ms, {os.cpu_count()} cores, load average "
+             f"case, debounce 200 ms, callbacks answering "
+             + (f"{args.reply_delay:g} ms after a push came" if args.reply_delay else "at once")
+             + f", {os.cpu_count()} cores, load average "
              f"{load[0]:.2f} before / {load[1]:.2f} after")
     print(f"\n{title}\n\nFrom the rename into seeds/ (t0) to the POST at the subscriber:")
     plain(end_to_end, rows)
@@ -544,6 +559,9 @@ def main() -> None:
                         help="most callback hosts the subscribers are spread over")
     parser.add_argument("--single-host", type=int, default=1000,
                         help="subscribers of the case on one callback host (0: none)")
+    parser.add_argument("--reply-delay", type=float, default=0.0,
+                        help="ms a callback waits before answering a push (a reader across "
+                        "the Internet: its round trips and its own work)")
     parser.add_argument("--state-dir", default=None,
                         help="where serve's state and the hub's database go (default: a "
                         "temp folder on disk, not /dev/shm)")
@@ -568,7 +586,7 @@ def main() -> None:
         server = LiveServer(work, "--state", str(state / "state.sqlite"))
         with server.start(timeout=600):
             for number, case in enumerate(cases):
-                run_case(server, case, number, args.drops, state / "state.sqlite.hub.sqlite")
+                run_case(server, case, number, args, state / "state.sqlite.hub.sqlite")
         tables(cases, args, (load_before, os.getloadavg()[0]))
         if args.json:
             Path(args.json).write_text(json.dumps(

@@ -236,3 +236,57 @@ def test_pushes_to_one_host_run_a_few_at_a_time(hub: Hub, subscriber: Subscriber
     change(tmp_path / "feeds", tags__harbour_atom=b"burst")
     wait_for(lambda: all(pushes(subscriber, f"/n{n}") for n in range(10)), 10)
     assert most[0] == deliver.PER_HOST
+
+
+def test_the_outbox_is_not_read_again_and_again_while_pushes_run(
+        hub: Hub, subscriber: Subscriber, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    """It was read every WATCH_EVERY while any push ran: 1,000 rows, 20 times a second,
+    through a burst of 1,000 pushes."""
+    def slow(request: Received) -> Reply:
+        if request.method != "POST":
+            return Reply(200, request.params["hub.challenge"].encode())
+        time.sleep(0.6)
+        return Reply(204)
+
+    for n in range(5):
+        subscriber.replies[f"/slow{n}"] = slow
+        subscribed(hub, subscriber.url(f"/slow{n}"))
+    outbox = hub.distributor.outbox
+    reads: list[float] = []
+    due = outbox.due
+    monkeypatch.setattr(outbox, "due", lambda *a, **k: reads.append(time.time()) or due(*a, **k))
+    change(tmp_path / "feeds", tags__harbour_atom=b"slow news")
+    wait_for(lambda: all(pushes(subscriber, f"/slow{n}") for n in range(5)), 5)
+    wait_for(lambda: outbox.pending() == 0, 5)
+    time.sleep(0.2)
+    assert 1 <= len(reads) <= 2, reads
+
+
+def test_a_newer_feed_behind_a_push_in_flight_follows_it_at_once_and_never_overtakes(
+        hub: Hub, subscriber: Subscriber, tmp_path: Path) -> None:
+    released: list[float] = []
+    hold = threading.Event()
+
+    def held(request: Received) -> Reply:
+        if request.method != "POST":
+            return Reply(200, request.params["hub.challenge"].encode())
+        if request.body == b"v1":
+            hold.wait(5)
+            released.append(time.time())
+        return Reply(204)
+
+    subscriber.replies["/held"] = held
+    subscribed(hub, subscriber.url("/held"))
+    change(tmp_path / "feeds", tags__harbour_atom=b"v1")
+    wait_for(lambda: pushes(subscriber, "/held"), 5)
+    change(tmp_path / "feeds", tags__harbour_atom=b"v2")  # while v1 is on its way
+    time.sleep(0.3)
+    assert [p.body for p in pushes(subscriber, "/held")] == [b"v1"]  # one at a time
+    hold.set()
+    (_, second) = wait_for(lambda: pushes(subscriber, "/held")[1:] and pushes(
+        subscriber, "/held"), 5)
+    assert second.body == b"v2" and second.at - released[0] < 0.5
+    wait_for(lambda: hub.distributor.outbox.pending() == 0, 5)
+    time.sleep(0.2)
+    assert [p.body for p in pushes(subscriber, "/held")] == [b"v1", b"v2"]

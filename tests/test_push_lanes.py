@@ -92,3 +92,27 @@ def test_stop_drops_what_waits_and_waits_a_bounded_time_for_what_runs() -> None:
     hold.set()
     time.sleep(0.1)
     assert ran == []
+
+
+def test_workers_start_as_they_are_needed_and_no_more() -> None:
+    """A pool of 128 for slow callbacks costs an idle hub (and each test) no thread."""
+    lanes = Lanes(workers=64, per_host=2, name="test")
+    release = threading.Event()
+    done: list[str] = []
+    lanes.start()
+    try:
+        assert lanes.threads() == 0
+        for _ in range(30):
+            lanes.submit("busy.example", lambda: release.wait(10))
+        wait_for(lambda: lanes.busy() == 30 and lanes.threads() == 2, 5)
+        time.sleep(0.2)
+        assert lanes.threads() == 2  # one host, two at a time: two workers are enough
+        lanes.submit("other.example", lambda: done.append("other"))
+        wait_for(lambda: done == ["other"], 5, "the other host waited")
+        assert lanes.threads() == 3
+        release.set()
+        wait_for(lambda: lanes.busy() == 0, 10)
+        assert lanes.threads() == 3
+    finally:
+        release.set()
+        assert lanes.stop(5)

@@ -15,14 +15,21 @@ given up; the subscription itself stays until its lease ends, and the next chang
 pushed to it again. Pushes run on WORKERS threads, PER_HOST at a time to one callback
 host, one at a time to one callback for one topic, so a newer feed never overtakes an
 older one on the way.
+
+The outbox is read when there is something to send, not while pushes run: when the
+manifest changed, when a push ends that a newer delivery of its callback waits behind,
+when a batch of BATCH left more behind, and when the next retry is due; a push that
+ends says which, and wakes the dispatcher at once. Every push of a burst forgets its
+delivery in a group commit (``outbox``), so 1,000 pushes cost a few dozen fsyncs.
+Bench: bench/push.py (the README's "Benchmarks: Push").
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import logging
+import math
 import os
 import random
 import threading
@@ -43,11 +50,16 @@ log = logging.getLogger(__name__)
 
 RETRIES = (30.0, 120.0, 600.0, 3600.0, 21600.0)  # seconds before each retry of a push
 JITTER = 0.2
-WORKERS = 16  # pushes at once
+# Pushes at once. Most of a push is waiting for the subscriber (round trips, its own
+# work), not CPU: with callbacks answering 100 ms after the push, 16 workers made 150
+# deliveries a second, 128 made 1,150 (bench/push.py --reply-delay 100); with callbacks
+# answering at once, 128 were as fast as 16. Started as needed (``lanes``).
+WORKERS = 128
 PER_HOST = 4  # pushes at once to one callback host
-WATCH_EVERY = 0.05  # seconds between two looks at the manifest
-BATCH = 1000
+WATCH_EVERY = 0.01  # seconds between two looks at the manifest (a stat: ~5 us)
+BATCH = 1000  # deliveries read from the outbox at a time
 STOP_WAIT = 2.0
+STORE_RETRY = 60.0  # seconds before a push whose record failed is looked at again
 
 
 class Distributor:
@@ -60,12 +72,19 @@ class Distributor:
         self.feeds, self.hub_url, self.clock = feeds, hub_url, clock
         self.allow_private, self.resolver = allow_private, resolver
         self._lanes = Lanes(WORKERS, PER_HOST, "websub-push")
-        self._in_flight: set[tuple[str, str]] = set()  # (topic, callback)
+        # Under _wake: the pushes running, their delivery's id by (topic, callback); the
+        # callbacks with a newer delivery waiting behind one; the ids of the pushes that
+        # ended since the outbox was last read (its rows read then may be stale); more
+        # due than one batch took.
+        self._in_flight: dict[tuple[str, str], int] = {}
+        self._behind: set[tuple[str, str]] = set()
+        self._ended: set[int] = set()
+        self._backlog = False
         self._wake = threading.Condition()
         self._stopping = False
         self._seen: dict[str, str] | None = None  # the outbox's record, once read
         self._looked_at: object = None  # the manifest's reading last compared with it
-        self._next = 0.0  # when the outbox is to be looked at next (0: at once)
+        self._next = 0.0  # when the outbox is to be read next (0: at once)
         self._thread = threading.Thread(target=self._run, name="websub-pusher", daemon=True)
 
     def start(self) -> None:
@@ -87,11 +106,19 @@ class Distributor:
             try:
                 self._look()
                 now = self.clock()
-                if now >= self._next:
-                    self._next = now + self._dispatch(now)
+                with self._wake:
+                    due = now >= self._next
+                    if due:  # a push that ends meanwhile may bring it forward again
+                        self._next = math.inf
+                if due:
+                    upcoming = now + self._dispatch(now)
+                    with self._wake:
+                        self._next = min(self._next, upcoming)
                 wait = min(WATCH_EVERY, max(self._next - now, 0.0))
             except StoreError as exc:
                 log.error("websub: %s; trying again in a minute", exc)
+                with self._wake:
+                    self._next = 0.0
                 wait = 60.0
             with self._wake:
                 if not self._stopping:
@@ -114,69 +141,91 @@ class Distributor:
             self.outbox.queue(new, self.clock(), deliver=False)
         if changed:
             count = self.outbox.queue(changed, self.clock())
-            self._next = 0.0
+            with self._wake:
+                self._next = 0.0
             if count:
                 log.info("websub: %d pushes queued for %d changed feeds", count, len(changed))
         self._seen.update(now)
         self._looked_at = feeds
 
     def _dispatch(self, now: float) -> float:
-        for delivery in self.outbox.due(now, BATCH):
+        """Start the due deliveries not in flight; seconds until the outbox is to be
+        read again (unless a push's end says sooner)."""
+        with self._wake:
+            self._ended.clear()  # a push ending from now on may have a stale row below
+        due = self.outbox.due(now, BATCH)
+        for delivery in due:
             key = (delivery.topic, delivery.callback)
             with self._wake:
-                if key in self._in_flight:
+                if delivery.id in self._ended:
+                    continue  # done or rescheduled since it was read
+                running = self._in_flight.get(key)
+                if running is not None:
+                    if running != delivery.id:  # newer content: once the older is sent
+                        self._behind.add(key)
                     continue
-                self._in_flight.add(key)
+                self._in_flight[key] = delivery.id
             host = (urlsplit(delivery.callback).hostname or "").lower()
             self._lanes.submit(host, partial(self._push, delivery))
-        upcoming = self.outbox.next_due()
-        if upcoming is None:
-            return 3600.0  # until something is queued
-        return max(upcoming - now, WATCH_EVERY)  # due but in flight: its end says so
+        with self._wake:
+            self._backlog = len(due) >= BATCH
+        upcoming = self.outbox.next_due_after(now)
+        return 3600.0 if upcoming is None else max(upcoming - now, 0.0)
 
     def _push(self, delivery: Delivery) -> None:
+        again: float | None = None
         try:
-            self._deliver(delivery)
+            again = self._deliver(delivery)
         except StoreError as exc:
-            log.error("websub: %s", exc)
+            log.error("websub: %s; that push is looked at again in a minute", exc)
+            again = self.clock() + STORE_RETRY
         finally:
+            key = (delivery.topic, delivery.callback)
             with self._wake:
-                self._in_flight.discard((delivery.topic, delivery.callback))
-                self._next = 0.0
+                self._in_flight.pop(key, None)
+                self._ended.add(delivery.id)
+                if key in self._behind:
+                    self._behind.discard(key)
+                    again = 0.0
+                if self._backlog and len(self._in_flight) <= BATCH // 2:
+                    self._backlog = False
+                    again = 0.0
+                if again is not None and again < self._next:
+                    self._next = again
+                    self._wake.notify()
 
-    def _deliver(self, delivery: Delivery) -> None:
+    def _deliver(self, delivery: Delivery) -> float | None:
+        """Push one delivery; when it is due again if it failed (None: it is done, or
+        the hub is stopping)."""
         shown = address.shown(delivery.callback)
         subscription = self.store.subscription(delivery.topic, delivery.callback)
         file = self.topics.file_of(delivery.topic)
         if subscription is None or subscription.expires <= self.clock() or file is None:
             self.outbox.done(delivery)  # unsubscribed, lease ended, or no longer a feed
-            return
+            return None
         try:
             target = address.check(delivery.callback, self.allow_private, self.resolver)
             body = _read(self.feeds / file)
         except address.Unresolved as exc:
-            self._failed(delivery, shown, str(exc))
-            return
+            return self._failed(delivery, shown, str(exc))
         except address.Refused as exc:  # its name resolves elsewhere now: nothing is sent
             log.warning("websub: not pushing to %s: %s", shown, exc)
             self.outbox.done(delivery)
-            return
+            return None
         except OSError as exc:  # the file being replaced, or the folder damaged
-            self._failed(delivery, shown, f"{file} cannot be read ({exc.strerror or exc})")
-            return
+            return self._failed(delivery, shown,
+                                f"{file} cannot be read ({exc.strerror or exc})")
         headers = {"Content-Type": CONTENT_TYPES[os.path.splitext(file)[1]],
                    "Link": f'<{self.hub_url}>; rel="hub", <{delivery.topic}>; rel="self"'}
-        if subscription.secret is not None:
-            digest = hmac.new(subscription.secret.encode("utf-8"), body, hashlib.sha256)
-            headers["X-Hub-Signature"] = f"sha256={digest.hexdigest()}"
+        if subscription.secret is not None:  # one call into OpenSSL, not hmac.HMAC's steps
+            digest = hmac.digest(subscription.secret.encode("utf-8"), body, "sha256")
+            headers["X-Hub-Signature"] = f"sha256={digest.hex()}"
         try:
             answer = client.request(target, "POST", target.path, headers, body)
         except client.Unreachable as exc:
-            if not self._stopping:
-                self._failed(delivery, shown, str(exc))
-            return
+            return None if self._stopping else self._failed(delivery, shown, str(exc))
         if self._stopping:
-            return
+            return None
         if 200 <= answer.status < 300:
             self.outbox.done(delivery)
         elif answer.status == 410:
@@ -184,18 +233,22 @@ class Distributor:
                      delivery.topic)
             self.outbox.gone(delivery)
         else:
-            self._failed(delivery, shown, f"answered {answer.status}")
+            return self._failed(delivery, shown, f"answered {answer.status}")
+        return None
 
-    def _failed(self, delivery: Delivery, shown: str, why: str) -> None:
+    def _failed(self, delivery: Delivery, shown: str, why: str) -> float | None:
+        """Schedule the next attempt (when it is due), or give the push up (None)."""
         if delivery.attempts < len(RETRIES):
             delay = RETRIES[delivery.attempts] * random.uniform(1 - JITTER, 1 + JITTER)
             log.info("websub: push of %s to %s failed (%s); again in %.0f s", delivery.topic,
                      shown, why, delay)
-            self.outbox.retry(delivery, self.clock() + delay, why)
-        else:
-            log.warning("websub: gave up pushing %s to %s after %d attempts (%s); the "
-                        "subscription stays", delivery.topic, shown, delivery.attempts + 1, why)
-            self.outbox.done(delivery)
+            due = self.clock() + delay
+            self.outbox.retry(delivery, due, why)
+            return due
+        log.warning("websub: gave up pushing %s to %s after %d attempts (%s); the "
+                    "subscription stays", delivery.topic, shown, delivery.attempts + 1, why)
+        self.outbox.done(delivery)
+        return None
 
 
 def _read(path: Path) -> bytes:

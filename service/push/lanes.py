@@ -5,6 +5,11 @@ turns, so a reader that subscribes to every feed at once (hundreds of jobs for o
 callback host) neither hammers that host nor makes another host's job wait behind
 all of its own: a worker never sits blocked on a busy host, it takes the next host's
 job instead.
+
+Workers are started as they are needed, up to ``workers``: one more whenever a host
+with room waits for its turn and no worker is free. A pool sized for pushes to a
+thousand slow callbacks at once (most of a push is waiting for the network) costs an
+idle hub, and every test, no threads it never used.
 """
 
 from __future__ import annotations
@@ -29,22 +34,37 @@ class Lanes:
         self._running: Counter[str] = Counter()
         self._turns: deque[str] = deque()  # hosts with a job waiting and room to run it
         self._changed = threading.Condition()
-        self._stopping = False
+        self._started = self._stopping = False
         self._threads: list[threading.Thread] = []
+        self._free = 0  # workers started and not running a job
 
     def start(self) -> None:
-        for number in range(self.workers):
-            thread = threading.Thread(target=self._work, name=f"{self.name}-{number}",
-                                      daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        with self._changed:
+            self._started = True
+            self._grow()
 
     def submit(self, host: str, job: Job) -> None:
         """Run ``job`` when a worker is free and ``host`` has room."""
         with self._changed:
             self._waiting.setdefault(host, deque()).append(job)
             self._offer(host)
+            self._grow()
             self._changed.notify()
+
+    def threads(self) -> int:
+        """Workers started so far."""
+        with self._changed:
+            return len(self._threads)
+
+    def _grow(self) -> None:
+        """Start workers while hosts wait for a turn that no free worker will take."""
+        while (self._started and not self._stopping and len(self._threads) < self.workers
+               and len(self._turns) > self._free):
+            thread = threading.Thread(target=self._work, daemon=True,
+                                      name=f"{self.name}-{len(self._threads)}")
+            self._threads.append(thread)
+            self._free += 1
+            thread.start()
 
     def busy(self) -> int:
         """Jobs waiting or running."""
@@ -59,10 +79,11 @@ class Lanes:
             self._waiting.clear()
             self._turns.clear()
             self._changed.notify_all()
+            threads = list(self._threads)
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        return not any(thread.is_alive() for thread in self._threads)
+        return not any(thread.is_alive() for thread in threads)
 
     def _offer(self, host: str) -> None:
         """Give ``host`` a turn if it has a job waiting and room to run one."""
@@ -81,7 +102,9 @@ class Lanes:
             if not self._waiting[host]:
                 del self._waiting[host]
             self._running[host] += 1
+            self._free -= 1
             self._offer(host)  # to the back of the line: other hosts first
+            self._grow()
             return host, job
 
     def _done(self, host: str) -> None:
@@ -89,6 +112,7 @@ class Lanes:
             self._running[host] -= 1
             if not self._running[host]:
                 del self._running[host]
+            self._free += 1
             self._offer(host)
             self._changed.notify()
 

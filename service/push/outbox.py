@@ -6,13 +6,21 @@ content differs from the record has changed, whether while the hub ran or while 
 stopped, and its subscribers are owed it. Recording and queuing are one transaction.
 One row per (topic, callback): a newer content replaces a pending retry and starts its
 schedule afresh, so a subscriber gets the latest feed once, never a backlog of old ones.
+
+A delivery made is forgotten (``done``) in a group commit: the pushes that finish
+while one commit is on its way to the disk are forgotten together in the next, so a
+burst of 1,000 pushes costs a few dozen fsyncs (synchronous=FULL), not 1,000 one
+after the other under the store's lock. ``done`` still returns only once its row is
+gone from the disk, so what is owed is never forgotten early: a kill -9 before that
+costs a push made again, never one lost.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
-from service.push.store import Store
+from service.push.store import Store, StoreError
 
 _COLUMNS = "id, topic, callback, sha256, queued, attempts, due, last_error"
 
@@ -31,11 +39,24 @@ class Delivery:
     last_error: str | None
 
 
+@dataclass
+class _Batch:
+    """Deliveries made, to forget in one commit."""
+
+    ids: list[int] = field(default_factory=list)
+    committed: bool = False
+    forgotten: set[int] = field(default_factory=set)  # a replaced one's row is gone already
+    error: StoreError | None = None
+
+
 class Outbox:
     """The deliveries pending in ``store``."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._changed = threading.Condition()
+        self._open = _Batch()  # what the next commit forgets
+        self._committing = False
 
     def published(self) -> dict[str, str]:
         """The content last seen of each topic: its sha256, by topic URL."""
@@ -50,15 +71,13 @@ class Outbox:
                 db.execute("INSERT OR REPLACE INTO published VALUES (?, ?)", (topic, sha256))
                 if not deliver:
                     continue
-                callbacks = [row[0] for row in db.execute(
-                    "SELECT callback FROM subscriptions WHERE topic = ? AND expires > ?",
-                    (topic, now)).fetchall()]
-                for callback in callbacks:
-                    db.execute("DELETE FROM outbox WHERE topic = ? AND callback = ?",
-                               (topic, callback))
-                    db.execute("INSERT INTO outbox (topic, callback, sha256, queued, due) "
-                               "VALUES (?, ?, ?, ?, ?)", (topic, callback, sha256, now, now))
-                queued += len(callbacks)
+                # One statement for all of a topic's subscribers, in SQLite's C: a row
+                # pending for (topic, callback) is replaced, with a new id, as if deleted
+                # and inserted (UNIQUE (topic, callback)).
+                queued += db.execute(
+                    "INSERT OR REPLACE INTO outbox (topic, callback, sha256, queued, due) "
+                    "SELECT topic, callback, ?, ?, ? FROM subscriptions "
+                    "WHERE topic = ? AND expires > ?", (sha256, now, now, topic, now)).rowcount
         return queued
 
     def pending(self) -> int:
@@ -74,11 +93,46 @@ class Outbox:
         row = self.store.rows("SELECT min(due) FROM outbox")[0]
         return None if row[0] is None else float(row[0])
 
+    def next_due_after(self, now: float) -> float | None:
+        """When the first delivery not yet due at ``now`` is (None: there is none)."""
+        row = self.store.rows("SELECT min(due) FROM outbox WHERE due > ?", now)[0]
+        return None if row[0] is None else float(row[0])
+
     def done(self, delivery: Delivery) -> bool:
-        """Delivered (or given up): forget it, unless newer content replaced it."""
-        with self.store.writing("record a push") as db:
-            return bool(db.execute("DELETE FROM outbox WHERE id = ?",
-                                   (delivery.id,)).rowcount)
+        """Delivered (or given up): forget it, unless newer content replaced it (False
+        then). Returns once the commit that forgets it is made (StoreError if that
+        failed: the delivery is still owed). The caller that finds no commit under way
+        makes one for every delivery that came in the meantime; the others wait."""
+        with self._changed:
+            batch = self._open
+            batch.ids.append(delivery.id)
+            while self._committing and not batch.committed:
+                self._changed.wait()
+            if not batch.committed:  # ours is the open batch and no commit is under way
+                self._committing, self._open = True, _Batch()
+        if not batch.committed:
+            self._commit(batch)
+        if batch.error is not None:
+            raise batch.error
+        return delivery.id in batch.forgotten
+
+    def _commit(self, batch: _Batch) -> None:
+        try:
+            with self.store.writing("record pushes") as db:
+                for number in batch.ids:
+                    if db.execute("DELETE FROM outbox WHERE id = ?", (number,)).rowcount:
+                        batch.forgotten.add(number)
+        except StoreError as exc:
+            batch.forgotten, batch.error = set(), exc
+        except BaseException as exc:  # the waiters must not take it as made
+            batch.forgotten = set()
+            batch.error = StoreError(f"hub database {self.store.path}: could not record "
+                                     f"pushes ({exc!r})")
+            raise
+        finally:
+            with self._changed:
+                batch.committed, self._committing = True, False
+                self._changed.notify_all()
 
     def retry(self, delivery: Delivery, due: float, error: str) -> bool:
         """Try again at ``due``; False if newer content replaced it meanwhile."""
