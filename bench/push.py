@@ -2,7 +2,8 @@
 arriving at each subscriber, for 1, 100 and 1,000 subscribers.
 
     python bench/push.py [--articles 100000 --files 1000 --drops 20
-                          --subscribers 1,100,1000 --hosts 100 --single-host 1000]
+                          --subscribers 1,100,1000 --hosts 100 --single-host 1000
+                          --reply-delay 0]
 
 Starts `seedfeeds serve` (default debounce, private callbacks allowed) on 127.0.0.1
 with the corpus of bench/corpus.py, its seeds and feeds in /dev/shm as bench/live.py
@@ -26,8 +27,10 @@ hub limits pushes per callback host), as readers are spread over many instances;
 binds. The callbacks are one asyncio HTTP server process per case, apart from the
 bench and from serve, so neither's GIL delays the arrival it records: it takes
 time.time() when a request's body is complete (the system's clock, as t0 and the
-manifest's mtime are), answers 200 and closes. Its own handling time per request and
-its CPU use over each drop are reported, to show it is not what is measured.
+manifest's mtime are), answers 200 (``--reply-delay`` ms later: a reader across the
+Internet, whose round trips and own work hold a push's worker that long) and closes.
+Its own handling time per request and its CPU use over each drop are reported, to show
+it is not what is measured.
 
 Reported per case, over the drops: latency to the first and to the last subscriber
 (all delivered), p50/p95/max; deliveries per second (subscribers over the time from

@@ -21,7 +21,7 @@ manifest changed, when a push ends that a newer delivery of its callback waits b
 when a batch of BATCH left more behind, and when the next retry is due; a push that
 ends says which, and wakes the dispatcher at once. Every push of a burst forgets its
 delivery in a group commit (``outbox``), so 1,000 pushes cost a few dozen fsyncs.
-Bench: bench/push.py (the README's "Benchmarks: Push").
+Measured by bench/push.py.
 """
 
 from __future__ import annotations
