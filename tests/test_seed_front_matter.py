@@ -99,3 +99,9 @@ def test_an_unknown_key_is_a_warning_naming_its_line():
 def test_a_title_that_is_a_list_is_an_error():
     with pytest.raises(SeedError, match="plain text"):
         read("---\ntitle: [a, b]\n---\nBody.\n")
+
+
+@pytest.mark.parametrize("tags", ["[Harbour, 'Ports, Docks']", "Harbour, Ports，Docks"])
+def test_a_front_matter_tag_never_holds_a_comma(tags):
+    (article,) = read(FULL.replace("tags: [Culture, Harbour]", f"tags: {tags}")).articles
+    assert article.tags == ("Harbour", "Ports", "Docks")

@@ -90,3 +90,13 @@ def test_spaces_and_control_characters_never_reach_headline_or_tags():
 ])
 def test_headers_off_the_common_shape_split_by_the_same_rules(header, headline, tags):
     assert split_header(header) == (headline, tags)
+
+
+@pytest.mark.parametrize(("header", "tags"), [
+    ("Quays are full again. Ports, Docks | City", ("Ports", "Docks", "City")),
+    ("Quays are full again. Harbour | Ports, Docks", ("Harbour", "Ports", "Docks")),
+    ("码头又满了。港口，码头｜城市", ("港口", "码头", "城市")),
+    ("Quays are full again. Ports, | Docks, Ports", ("Ports", "Docks")),
+])
+def test_a_tag_never_holds_a_comma_as_readers_split_labels_there(header, tags):
+    assert split_header(header)[1] == tags

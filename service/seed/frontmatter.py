@@ -18,7 +18,7 @@ import yaml
 from service.identity import article_id
 from service.model import Article
 from service.seed.dates import parse_release_time
-from service.seed.header import unique_tags
+from service.seed.header import split_commas
 from service.seed.problems import Problem, error, warning
 from service.seed.text import checked_headline, clean, join_lines, summary_of
 
@@ -125,12 +125,12 @@ def _front_matter_tags(value: object, line: int, path: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        items = re.split("[,|｜]", value)
+        items = re.split("[,，|｜]", value)
     elif isinstance(value, list) and all(isinstance(v, str) for v in value):
         items = value
     else:
         raise error(path, line, "front matter 'tags' must be a list or a comma-separated line")
-    return unique_tags([clean(item) for item in items])
+    return split_commas([clean(item) for item in items])
 
 
 def _blocks(body: list[str], markup: str) -> list[str]:

@@ -27,6 +27,20 @@ def split_header(header: str) -> tuple[str, tuple[str, ...]]:
 def split_header_with(header: str, plain: bool) -> tuple[str, tuple[str, ...]]:
     """``split_header``; ``plain``: the header is printable and has no double space, so
     clean() of any piece of it is just strip(), and its only space is " "."""
+    headline, tags = _split(header, plain)
+    if tags and ("," in header or "，" in header):
+        tags = split_commas(tags)
+    return headline, tags
+
+
+def split_commas(tags: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Tags with a comma (ASCII or full-width) in them, split there: readers (FreshRSS
+    among them) split category labels on commas, so `Ports, Docks` would be two tags
+    there and one here; it is two everywhere."""
+    return unique_tags([clean(part) for tag in tags for part in _COMMA.split(tag)])
+
+
+def _split(header: str, plain: bool) -> tuple[str, tuple[str, ...]]:
     if "|" not in header and "｜" not in header:
         return clean(header), ()
     # Both separators are one character: split a copy, cut the original at the same offsets.
@@ -79,6 +93,9 @@ def split_header_with(header: str, plain: bool) -> tuple[str, tuple[str, ...]]:
         return headline, ((glued, *by_key.values()) if glued else tuple(by_key.values()))
     tags = [tag for _, tag in tagged]
     return headline, unique_tags([glued, *tags] if glued else tags)
+
+
+_COMMA = re.compile("[,，]")
 
 
 @functools.lru_cache(maxsize=16384)
