@@ -19,7 +19,7 @@ SERVICE = ROOT / "service"
 OWNERS = {
     "feedgen": "render/atom_rss.py",
     "jinja2": "render/pages.py",
-    "markdown_it": "render/body.py",
+    "markdown_it": "seed/markdown.py",
     "charset_normalizer": "seed/decoding.py",
     "yaml": "seed/frontmatter.py",
     "sqlite3": ("catalog/state.py", "push/store.py"),
@@ -34,6 +34,9 @@ OWNERS = {
 # The pipeline's stages in order: each may import the core and the stages before it.
 STAGES = ("seed", "catalog", "render", "publish", "push", "live", "web")
 CORE = ("config.py", "values.py", "model.py", "identity.py", "layout.py")
+# The exceptions: the markup language an article is written in, which the pages render
+# (a leaf module: the seed reader itself stays out).
+WEB_MAY_LOAD = ("service.seed", "service.seed.markdown")
 # What importing the web side must not load: it serves whatever one publisher wrote.
 NOT_IN_WEB = ("feedgen", "watchdog", "apscheduler", "sqlite3", "service.seed",
               "service.catalog", "service.publish", "service.push", "service.live")
@@ -105,7 +108,7 @@ def test_the_web_app_loads_no_feed_library_watcher_scheduler_or_state() -> None:
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, cwd=ROOT).stdout.split()
     assert "flask" in loaded  # the probe works
-    assert not [m for m in loaded if m.startswith(NOT_IN_WEB)]
+    assert not [m for m in loaded if m.startswith(NOT_IN_WEB) and m not in WEB_MAY_LOAD]
 
 
 def test_the_top_holds_the_core_and_the_cli_only() -> None:

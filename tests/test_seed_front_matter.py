@@ -105,3 +105,11 @@ def test_a_title_that_is_a_list_is_an_error():
 def test_a_front_matter_tag_never_holds_a_comma(tags):
     (article,) = read(FULL.replace("tags: [Culture, Harbour]", f"tags: {tags}")).articles
     assert article.tags == ("Harbour", "Ports", "Docks")
+
+
+def test_a_markdown_articles_summary_is_its_text_without_markup():
+    text = FULL.replace("summary: Three nights of lanterns.\n", "").replace(
+        "First paragraph\nwraps here.", "The **lanterns** are [back](https://example.org/l),\n"
+        "with `candles` and ![a map](map.png).")
+    (article,) = read(text, "post.md").articles
+    assert article.summary.startswith("The lanterns are back, with candles and a map.")

@@ -19,6 +19,7 @@ from service.identity import article_id
 from service.model import Article
 from service.seed.dates import parse_release_time
 from service.seed.header import split_commas
+from service.seed.markdown import to_text
 from service.seed.problems import Problem, error, warning
 from service.seed.text import checked_headline, clean, join_lines, summary_of
 
@@ -160,6 +161,8 @@ def _make(headline: str, tags: tuple[str, ...], published, paragraphs: list[str]
           link: str | None = None, author: str | None = None) -> Article:
     """One article, with the warnings it deserves (the dump makes its own in bulk)."""
     headline = checked_headline(headline, paragraphs, path, line, notes)
+    if not summary:
+        summary = summary_of([to_text(paragraphs[0])] if markup == "markdown" and paragraphs
+                             else paragraphs)
     return Article(article_id(headline, published), headline, tags, published,
-                   tuple(paragraphs), summary or summary_of(paragraphs), path, line,
-                   markup, link, author)
+                   tuple(paragraphs), summary, path, line, markup, link, author)
