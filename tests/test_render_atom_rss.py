@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html import escape
 from pathlib import Path
 
 import feedparser
@@ -16,7 +17,7 @@ from lxml import etree
 
 from service.model import Feed
 from service.render.atom_rss import render_atom_and_rss
-from service.render.body import body_html
+from service.render.body import body_html, original_line
 
 from support import samples
 
@@ -139,7 +140,19 @@ def test_body_html_is_the_content_or_else_the_rss_description(
     # feedparser strips the surrounding whitespace.
     bodies = [item.content[0].value if "content" in item else item.summary
               for item in parsed_entries(render, feed)]
-    assert bodies == [body_html(entry).strip() for entry in feed.entries]
+    assert bodies == [(body_html(entry) + original_line(entry)).strip()
+                      for entry in feed.entries]
+
+
+@every_format
+def test_the_original_article_is_a_related_link_and_a_line_of_the_content(
+        render: Callable[[Feed], bytes]) -> None:
+    feed = samples.feed()
+    (item, *_) = parsed_entries(render, feed)
+    original = feed.entries[0].link
+    assert original and {"rel": "related", "href": original} in [
+        {"rel": link.rel, "href": link.href} for link in item.links]
+    assert f'Original article: <a href="{escape(original)}"' in item.content[0].value
 
 
 @every_format

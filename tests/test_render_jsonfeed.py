@@ -11,7 +11,7 @@ from lxml import etree
 
 from service.model import Feed
 from service.render.atom_rss import render_atom_and_rss
-from service.render.body import body_html
+from service.render.body import body_html, original_line
 from service.render.jsonfeed import render_json
 
 from support import samples
@@ -56,7 +56,7 @@ def test_item_carries_the_entry_fields() -> None:
         "url": entry.url,
         "external_url": entry.link,
         "title": entry.title,
-        "content_html": body_html(entry),
+        "content_html": body_html(entry) + original_line(entry),
         "summary": entry.summary,
         "date_published": entry.published.isoformat(),
         "date_modified": entry.updated.isoformat(),

@@ -5,11 +5,22 @@ prepends entries and takes the RSS channel link from the last link added, so
 every call here sets each value explicitly and in a deliberate order. Its RSS
 keeps only the self link of the feed's atom:links: the others (the WebSub hubs)
 are added by an extension of ours, after the self link, as readers look for them.
+
+A pass that adds one article renders the all feed and its tags' feeds again, and 49
+of each one's 50 entries are those it rendered the pass before. So each entry's bytes,
+as they stand in a document, are kept (``kept.Kept``) and a feed whose entries are all
+kept is its head and tail, rendered by feedgen without entries, around them. That is
+exact: lxml pretty-prints each child of the root (or of the RSS channel) on its own
+lines, indented by its depth alone, and escapes every ``<`` of text, so the document of
+n entries is the document of none with the n entries' lines before its closing tag.
+The kept bytes are cut from a document feedgen rendered in full.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -18,7 +29,8 @@ from feedgen.feed import FeedGenerator
 
 from service.identity import entry_id, feed_id
 from service.model import Entry, Feed
-from service.render.body import body_html
+from service.render.body import body_html, original_line
+from service.render.kept import Kept
 
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
@@ -29,12 +41,57 @@ GENERATOR = "seedfeeds"  # no version or uri: an upgrade must not change every f
 # process-global: two threads rendering RSS at once could restore the wrong locale.
 _RSS_LOCK = threading.Lock()
 
+# Where an entry starts in a pretty-printed document, and how the document ends.
+_ATOM_ENTRY, _ATOM_END = b"\n  <entry>", b"</feed>\n"
+_RSS_ITEM, _RSS_END = b"\n    <item>", b"  </channel>\n</rss>\n"
+_entries: Kept[tuple[bytes, bytes]] = Kept()  # an entry's Atom and RSS bytes
+
 
 def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
     """The feed as an Atom 1.0 and an RSS 2.0 document, UTF-8, identical bytes for
-    identical input. One generator makes both: filling its entries is most of the
-    work, so they are filled once and only the self link changes between the two."""
-    generator = _generator(feed, self_url=feed.links.atom, self_type=ATOM_TYPE)
+    identical input: from the kept bytes of its entries if all are kept, else from
+    feedgen (whose entries' bytes are kept then)."""
+    parts = [_entries.get(entry) for entry in feed.entries]
+    if None not in parts:
+        atom, rss = _documents(feed, ())
+        if atom.endswith(_ATOM_END) and rss.endswith(_RSS_END):
+            return (_spliced(atom, _ATOM_END, [part[0] for part in parts if part]),
+                    _spliced(rss, _RSS_END, [part[1] for part in parts if part]))
+    atom, rss = _documents(feed, feed.entries)
+    atom_parts = _cut(atom, _ATOM_ENTRY, _ATOM_END, len(feed.entries))
+    rss_parts = _cut(rss, _RSS_ITEM, _RSS_END, len(feed.entries))
+    if atom_parts is not None and rss_parts is not None:
+        for entry, atom_part, rss_part in zip(feed.entries, atom_parts, rss_parts,
+                                              strict=True):
+            _entries.put(entry, (atom_part, rss_part))
+    return atom, rss
+
+
+def _spliced(empty: bytes, end: bytes, parts: list[bytes]) -> bytes:
+    """A document of no entries with ``parts`` put in before its ``end``."""
+    return b"".join([empty[:-len(end)], *parts, end])
+
+
+def _cut(document: bytes, start: bytes, end: bytes, count: int) -> list[bytes] | None:
+    """The bytes of each of a document's ``count`` entries (from the indent of its first
+    line to the newline after its last); None if it does not hold exactly that many."""
+    if not document.endswith(end):
+        return None
+    starts = []
+    at = document.find(start)
+    while at != -1:
+        starts.append(at + 1)
+        at = document.find(start, at + 1)
+    if len(starts) != count:
+        return None
+    bounds = [*starts, len(document) - len(end)]
+    return [document[a:b] for a, b in pairwise(bounds)]
+
+
+def _documents(feed: Feed, entries: Sequence[Entry]) -> tuple[bytes, bytes]:
+    """Atom and RSS from one generator: filling its entries is most of the work, so
+    they are filled once and only the self link changes between the two."""
+    generator = _generator(feed, entries, self_url=feed.links.atom, self_type=ATOM_TYPE)
     atom = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     _links(generator, feed, self_url=feed.links.rss, self_type=RSS_TYPE)
     if feed.hubs:
@@ -45,7 +102,8 @@ def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
     return atom, rss
 
 
-def _generator(feed: Feed, self_url: str, self_type: str) -> FeedGenerator:
+def _generator(feed: Feed, entries: Sequence[Entry], self_url: str,
+               self_type: str) -> FeedGenerator:
     generator = FeedGenerator()
     # RSS <author> must be an e-mail address, which we do not have: dc:creator
     # carries the name in RSS. Atom has its own <author>, so not there.
@@ -59,7 +117,7 @@ def _generator(feed: Feed, self_url: str, self_type: str) -> FeedGenerator:
     generator.updated(feed.updated)  # also RSS lastBuildDate; the default is now()
     generator.generator(GENERATOR)
     _links(generator, feed, self_url, self_type)
-    for entry in feed.entries:
+    for entry in entries:
         # add_entry() prepends by default; entries arrive newest first.
         _fill_entry(generator.add_entry(order="append"), entry)
     return generator
@@ -95,10 +153,13 @@ def _fill_entry(item: FeedEntry, entry: Entry) -> None:
     # only href is written, which Atom reads as rel="alternate". A second
     # link (the source) would then be a duplicate alternate, so there is one.
     item.link(href=entry.url, rel="alternate")
+    if entry.link:  # the original article: rel="related", and a line readers show
+        item.register_extension("original", _OriginalLink, atom=True, rss=True)
+        item.original.url = entry.link
     item.published(entry.published)  # also the RSS pubDate
     item.updated(entry.updated)  # the default is now()
     # type="html" escapes the markup; "CDATA" would make invalid Atom.
-    item.content(body_html(entry), type="html")
+    item.content(body_html(entry) + original_line(entry), type="html")
     if entry.summary:
         item.summary(entry.summary)  # also the RSS <description>
     if entry.tags:
@@ -107,3 +168,20 @@ def _fill_entry(item: FeedEntry, entry: Entry) -> None:
     if entry.author:
         item.author(name=entry.author)
         item.dc.dc_creator(entry.author)
+
+
+class _OriginalLink(BaseExtension):
+    """The entry's original article, ``<link rel="related">`` in Atom (feedgen writes
+    no rel on entry links) and ``<atom:link rel="related">`` in an RSS item."""
+
+    url = ""
+
+    def extend_atom(self, entry: Any) -> Any:  # feedgen's lxml element, <entry>
+        # unqualified, as feedgen makes the entry's own (the feed's xmlns is the default)
+        entry.append(entry.makeelement("link", {"href": self.url, "rel": "related"}))
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:  # <item>
+        item.append(item.makeelement(f"{{{ATOM_NS}}}link", {"href": self.url,
+                                                            "rel": "related"}))
+        return item

@@ -18,3 +18,12 @@ def body_html(entry: Entry) -> str:
     if entry.markup == "markdown":
         return "".join(to_html(block) for block in entry.paragraphs)
     return "".join(f"<p>{escape(text, quote=False)}</p>\n" for text in entry.paragraphs)
+
+
+def original_line(entry: Entry) -> str:
+    """A last paragraph linking the original article, for the feeds: readers show an
+    entry's content, and few show a second link (the article page has its own)."""
+    if not entry.link:
+        return ""
+    url = escape(entry.link)
+    return f'<p>Original article: <a href="{url}" rel="noreferrer">{url}</a></p>\n'
