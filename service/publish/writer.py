@@ -76,6 +76,7 @@ class SiteWriter:
             {f"articles/{name}" for name in os.listdir(articles) if name.endswith(".html")}
             if articles.is_dir() else set())
         self.changes = Changes()
+        self._rows: dict[str, tuple[Record, str]] = {}  # path -> its manifest row, as text
 
     def write(self, path: str, data: bytes, now: datetime) -> bool:
         """Write ``data`` to ``path`` (and its .gz sibling) unless already there."""
@@ -145,13 +146,25 @@ class SiteWriter:
         return {p for p in self.manifest if not p.endswith(".gz")} | self.article_pages
 
     def save_manifest(self) -> bool:
-        """Write index.json if any file changed; True if it was written."""
+        """Write index.json if any file changed; True if it was written.
+
+        It is ``json.dumps({"version": 1, "files": rows}, separators=(",", ":"))``, put
+        together from each row's text, kept while its record is the same: a pass changes a
+        few dozen of a large site's 1,600 rows, and encoding them all cost a tenth of it."""
         if not self._manifest_changed:
             return False
-        rows = {path: self.manifest[path].to_json() for path in sorted(self.manifest)}
-        # Compact: json's C encoder, 10 times faster than indented output for 1,000 rows.
-        data = json.dumps({"version": 1, "files": rows}, separators=(",", ":")).encode() + b"\n"
-        _atomic_write(self._prefix + layout.MANIFEST, data)
+        rows, kept = {}, self._rows
+        for path in sorted(self.manifest):
+            record = self.manifest[path]
+            held = kept.get(path)
+            if held is None or held[0] is not record:
+                # Compact: json's C encoder, 10 times faster than indented output.
+                text = json.dumps({path: record.to_json()}, separators=(",", ":"))[1:-1]
+                held = (record, text)
+            rows[path] = held
+        self._rows = rows
+        data = f'{{"version":1,"files":{{{",".join(text for _, text in rows.values())}}}}}\n'
+        _atomic_write(self._prefix + layout.MANIFEST, data.encode())
         self._manifest_changed = False
         return True
 
