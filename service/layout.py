@@ -20,6 +20,8 @@ MANIFEST = "index.json"
 STATUS = "status.json"
 HUB_STATUS = "websub.json"  # the hub's figures, for /status and /metrics
 STYLESHEET = "static/style.css"
+FAVICON = "favicon.ico"  # what every browser and reader asks for
+ICON = "static/icon.png"  # the feeds' icon (RSS <image> must be PNG, GIF or JPEG)
 NOT_FOUND = "404.html"
 # The media type of each kind of published file, as the web serves it and the hub pushes it.
 TEXT = "; charset=utf-8"
@@ -30,6 +32,8 @@ CONTENT_TYPES = {
     ".opml": "text/x-opml" + TEXT,
     ".html": "text/html" + TEXT,
     ".css": "text/css" + TEXT,
+    ".ico": "image/x-icon",
+    ".png": "image/png",
 }
 
 
@@ -84,6 +88,10 @@ def feed_links(base_url: str, slug: str | None) -> FeedLinks:
 
 def article_url(base_url: str, article_id: str) -> str:
     return f"{base_url}/articles/{article_id}"
+
+
+def icon_url(base_url: str) -> str:
+    return f"{base_url}/{ICON}"
 
 
 def opml_url(base_url: str) -> str:

@@ -82,6 +82,7 @@ class Feed:
     updated: datetime  # newest entry's updated; for an empty feed, when it emptied
     entries: tuple[Entry, ...]  # newest published first, ties by id
     hubs: tuple[str, ...] = ()  # the WebSub hubs it names (rel="hub")
+    icon: str = ""  # URL of the site's icon
 
 
 @dataclass(frozen=True)

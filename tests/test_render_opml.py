@@ -17,8 +17,18 @@ DATE = datetime(2024, 4, 17, 8, 0, tzinfo=UTC)
 
 
 def outlines(tags: Sequence[TagSummary] = ()) -> list[etree._Element]:
+    """The subscriptions, in order: every outline with a feed, at any depth."""
     root = etree.fromstring(render_opml(samples.site(), tags, DATE))
-    return root.findall("body/outline")
+    return root.findall("body//outline[@xmlUrl]")
+
+
+def test_the_tags_are_grouped_in_one_outline_so_an_import_makes_one_folder() -> None:
+    tags = samples.tag_summaries()
+    body = etree.fromstring(render_opml(samples.site(), tags, DATE)).find("body")
+    top = body.findall("outline")
+    assert [outline.get("xmlUrl") for outline in top] == [samples.site().all_links.atom, None]
+    assert top[1].get("text") == top[1].get("title") == "Seed News — tags"
+    assert [outline.get("text") for outline in top[1]] == [tag.name for tag in tags]
 
 
 def test_document_is_opml_2_0() -> None:
@@ -60,7 +70,8 @@ def test_head_names_the_site_owner_date_and_spec() -> None:
 
 
 def test_no_tags_lists_only_the_all_feed() -> None:
-    assert [outline.get("xmlUrl") for outline in outlines()] == [
+    body = etree.fromstring(render_opml(samples.site(), (), DATE)).find("body")
+    assert [outline.get("xmlUrl") for outline in body.iter("outline")] == [
         samples.site().all_links.atom]
 
 

@@ -25,7 +25,8 @@ SEEDFEEDS = [sys.executable, "-m", "service"]
 FERRY = ("The ferry is back! Transport | Harbour\n"
          "Release time:2026-01-05 08:30\n\nThe first electric ferry crossed today.\n")
 PATHS = ["/", "/all.atom", "/all.rss", "/all.json", "/subscriptions.opml",
-         "/tags/harbour.atom", "/tags/harbour/", "/static/style.css"]
+         "/tags/harbour.atom", "/tags/harbour/", "/static/style.css", "/favicon.ico",
+         "/static/icon.png"]
 
 pytestmark = pytest.mark.skipif(
     shutil.which("nginx") is None and not os.environ.get("CI"),

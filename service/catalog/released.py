@@ -57,7 +57,8 @@ def feed_of(settings: Settings, slug: str | None, name: str | None,
     updated = max((e.updated for e in entries), default=emptied)
     return Feed(slug=slug, title=title, subtitle=subtitle,
                 links=layout.feed_links(settings.base_url, slug), author=settings.feed_author,
-                updated=updated, entries=entries, hubs=layout.hub_urls(settings))
+                updated=updated, entries=entries, hubs=layout.hub_urls(settings),
+                icon=layout.icon_url(settings.base_url))
 
 
 def summary_of(feed: Feed, name: str, count: int) -> TagSummary:

@@ -8,12 +8,12 @@ are added by an extension of ours, after the self link, as readers look for them
 
 A pass that adds one article renders the all feed and its tags' feeds again, and 49
 of each one's 50 entries are those it rendered the pass before. So each entry's bytes,
-as they stand in a document, are kept (``kept.Kept``) and a feed whose entries are all
-kept is its head and tail, rendered by feedgen without entries, around them. That is
-exact: lxml pretty-prints each child of the root (or of the RSS channel) on its own
-lines, indented by its depth alone, and escapes every ``<`` of text, so the document of
-n entries is the document of none with the n entries' lines before its closing tag.
-The kept bytes are cut from a document feedgen rendered in full.
+as they stand in a document, are kept (``kept.Kept``), and a feed is the head and the
+end of a document feedgen renders with only the entries not kept, around every entry's
+bytes. That is exact: lxml pretty-prints each child of the root (or of the RSS channel)
+on its own lines, indented by its depth alone, and escapes every ``<`` of text, so a
+document is its head, then each entry's lines, then its closing tags, whichever entries
+it holds. An entry's bytes depend on the entry alone, never on the feed.
 """
 
 from __future__ import annotations
@@ -49,32 +49,29 @@ _entries: Kept[tuple[bytes, bytes]] = Kept()  # an entry's Atom and RSS bytes
 
 def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
     """The feed as an Atom 1.0 and an RSS 2.0 document, UTF-8, identical bytes for
-    identical input: from the kept bytes of its entries if all are kept, else from
-    feedgen (whose entries' bytes are kept then)."""
+    identical input: feedgen renders the feed with the entries not kept (none, most
+    often), whose bytes are cut out and kept, and every entry's bytes go in between
+    that document's head and its end."""
     parts = [_entries.get(entry) for entry in feed.entries]
-    if None not in parts:
-        atom, rss = _documents(feed, ())
-        if atom.endswith(_ATOM_END) and rss.endswith(_RSS_END):
-            return (_spliced(atom, _ATOM_END, [part[0] for part in parts if part]),
-                    _spliced(rss, _RSS_END, [part[1] for part in parts if part]))
-    atom, rss = _documents(feed, feed.entries)
-    atom_parts = _cut(atom, _ATOM_ENTRY, _ATOM_END, len(feed.entries))
-    rss_parts = _cut(rss, _RSS_ITEM, _RSS_END, len(feed.entries))
-    if atom_parts is not None and rss_parts is not None:
-        for entry, atom_part, rss_part in zip(feed.entries, atom_parts, rss_parts,
-                                              strict=True):
-            _entries.put(entry, (atom_part, rss_part))
-    return atom, rss
+    missing = [entry for entry, part in zip(feed.entries, parts, strict=True) if part is None]
+    atom, rss = _documents(feed, missing)
+    atom_cut = _cut(atom, _ATOM_ENTRY, _ATOM_END, len(missing))
+    rss_cut = _cut(rss, _RSS_ITEM, _RSS_END, len(missing))
+    if atom_cut is None or rss_cut is None:  # not as lxml writes it: all from feedgen
+        return (atom, rss) if len(missing) == len(parts) else _documents(feed, feed.entries)
+    cut = iter(zip(atom_cut[1], rss_cut[1], strict=True))
+    for index, entry in enumerate(feed.entries):
+        if parts[index] is None:
+            parts[index] = _entries.put(entry, next(cut))
+    return (b"".join([atom_cut[0], *(part[0] for part in parts if part), _ATOM_END]),
+            b"".join([rss_cut[0], *(part[1] for part in parts if part), _RSS_END]))
 
 
-def _spliced(empty: bytes, end: bytes, parts: list[bytes]) -> bytes:
-    """A document of no entries with ``parts`` put in before its ``end``."""
-    return b"".join([empty[:-len(end)], *parts, end])
-
-
-def _cut(document: bytes, start: bytes, end: bytes, count: int) -> list[bytes] | None:
-    """The bytes of each of a document's ``count`` entries (from the indent of its first
-    line to the newline after its last); None if it does not hold exactly that many."""
+def _cut(document: bytes, start: bytes, end: bytes,
+         count: int) -> tuple[bytes, list[bytes]] | None:
+    """A document's head (before its first entry) and the bytes of each of its ``count``
+    entries (from the indent of its first line to the newline after its last); None if
+    it does not end with ``end`` or hold exactly that many entries."""
     if not document.endswith(end):
         return None
     starts = []
@@ -85,7 +82,7 @@ def _cut(document: bytes, start: bytes, end: bytes, count: int) -> list[bytes] |
     if len(starts) != count:
         return None
     bounds = [*starts, len(document) - len(end)]
-    return [document[a:b] for a, b in pairwise(bounds)]
+    return document[:bounds[0]], [document[a:b] for a, b in pairwise(bounds)]
 
 
 def _documents(feed: Feed, entries: Sequence[Entry]) -> tuple[bytes, bytes]:
@@ -116,6 +113,9 @@ def _generator(feed: Feed, entries: Sequence[Entry], self_url: str,
     generator.author({"name": feed.author or feed.title})
     generator.updated(feed.updated)  # also RSS lastBuildDate; the default is now()
     generator.generator(GENERATOR)
+    if feed.icon:
+        generator.icon(feed.icon)
+        generator.logo(feed.icon)  # also the RSS <image>, titled and linked as the channel
     _links(generator, feed, self_url, self_type)
     for entry in entries:
         # add_entry() prepends by default; entries arrive newest first.

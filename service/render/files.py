@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from service import layout
 from service.model import Entry, Feed, Site, TagSummary
@@ -15,6 +16,7 @@ from service.render.pages import (
     render_index,
     render_not_found,
     render_tag_page,
+    static,
     stylesheet,
 )
 
@@ -42,6 +44,12 @@ def front_files(site: Site, tags: Sequence[TagSummary], all_feed: Feed,
         **feed_files(all_feed),
         layout.INDEX: render_index(site, tags, all_feed),
         layout.OPML: render_opml(site, tags, date),
-        layout.NOT_FOUND: render_not_found(site, ""),
-        layout.STYLESHEET: stylesheet(),
+        **_fixtures(site),
     }
+
+
+@lru_cache(maxsize=4)
+def _fixtures(site: Site) -> dict[str, bytes]:
+    """The 404 page, the stylesheet and the icons: the same for every pass of a site."""
+    return {layout.NOT_FOUND: render_not_found(site, ""), layout.STYLESHEET: stylesheet(),
+            layout.FAVICON: static("favicon.ico"), layout.ICON: static("icon.png")}

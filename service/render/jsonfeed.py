@@ -29,6 +29,8 @@ def render_json(feed: Feed) -> bytes:
         "feed_url": feed.links.json,
         "authors": [{"name": feed.author}],
     }
+    if feed.icon:
+        document["icon"] = document["favicon"] = feed.icon
     if feed.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
     if not feed.entries:

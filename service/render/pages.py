@@ -219,7 +219,12 @@ def render_not_found(site: Site, what: str) -> bytes:
 
 def stylesheet() -> bytes:
     """The site's one stylesheet, to be served at ``{base_url}/static/style.css``."""
-    return resources.files("service.render").joinpath("static/style.css").read_bytes()
+    return static("style.css")
+
+
+def static(name: str) -> bytes:
+    """A file of the site's own, as shipped in the package's static/ folder."""
+    return resources.files("service.render").joinpath("static", name).read_bytes()
 
 
 def _parse_time(value: object) -> datetime | None:

@@ -25,7 +25,9 @@ class Target:
 
 _FIXED = {"/": Target("index", layout.INDEX),
           "/subscriptions.opml": Target("opml", layout.OPML),
-          "/static/style.css": Target("stylesheet", layout.STYLESHEET)}
+          "/static/style.css": Target("stylesheet", layout.STYLESHEET),
+          "/favicon.ico": Target("icon", layout.FAVICON),
+          "/static/icon.png": Target("icon", layout.ICON)}
 
 
 def resolve(url_path: str) -> Target | None:
