@@ -196,6 +196,23 @@ def test_editing_the_body_moves_updated_not_published_or_id(write, settings, pub
     assert after.updated != before.updated
 
 
+def test_an_edited_body_is_in_every_feed_of_the_article_in_every_format(write, settings,
+                                                                        publish, clock):
+    """The feeds of a pass are put together from what the pass before rendered of their
+    entries: an edited article is rendered anew, never taken from there."""
+    write("ferry.txt", FERRY)
+    write("library.txt", LIBRARY)
+    publish()
+    clock.now += 600
+    write("ferry.txt", FERRY.replace("crossed today", "crossed the river today"))
+    publish({"ferry.txt"})
+    for feed in ("all", "tags/harbour", "tags/transport"):
+        for fmt in ("atom", "rss", "json"):
+            text = (settings.feeds / f"{feed}.{fmt}").read_text("utf-8")
+            assert "crossed the river today" in text, f"{feed}.{fmt}"
+            assert "crossed today" not in text, f"{feed}.{fmt}"
+
+
 def test_deleting_a_file_unpublishes_its_articles_and_pages(write, seeds, settings, publish):
     write("ferry.txt", FERRY)
     write("library.txt", LIBRARY)

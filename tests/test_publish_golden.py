@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from service.config import load_settings
+from service.config import Settings, load_settings
 from service.publish.publisher import Publisher
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,16 +53,19 @@ def build(workdir: Path) -> Any:
     seeds.mkdir()
     for name in SITE_SEEDS:
         shutil.copyfile(FIXTURES / name, seeds / name)
-    settings = load_settings({
-        "seeds": str(seeds), "feeds": str(workdir / "feeds"),
-        "state": str(workdir / "state" / "state.sqlite"), "base_url": "http://news.test",
-        "site_title": "Fixture News", "timezone": "Asia/Shanghai", "entries": "50",
-        "max_file_size": "10MiB", "author": ""}, {})
-    publisher = Publisher(settings, clock=lambda: CLOCK)
+    publisher = Publisher(site_settings(workdir), clock=lambda: CLOCK)
     try:
         return publisher.publish(None)
     finally:
         publisher.close()
+
+
+def site_settings(workdir: Path) -> Settings:
+    return load_settings({
+        "seeds": str(workdir / "seeds"), "feeds": str(workdir / "feeds"),
+        "state": str(workdir / "state" / "state.sqlite"), "base_url": "http://news.test",
+        "site_title": "Fixture News", "timezone": "Asia/Shanghai", "entries": "50",
+        "max_file_size": "10MiB", "author": ""}, {})
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -121,6 +124,39 @@ def test_every_built_file_has_its_golden_bytes(built):
         pytest.fail(f"{len(differences)} file(s) differ from the golden site (if the change "
                     "is meant, run make golden and review the diff):\n\n"
                     + "\n\n".join(differences), pytrace=False)
+
+
+def test_the_fixtures_published_one_file_a_pass_give_the_golden_site(tmp_path: Path):
+    """Each pass renders the feeds again from what the passes before rendered of their
+    entries: the site is the one a single build makes."""
+    (tmp_path / "seeds").mkdir()
+    publisher = Publisher(site_settings(tmp_path), clock=lambda: CLOCK)
+    try:
+        publisher.publish(None)
+        for name in SITE_SEEDS:
+            shutil.copyfile(FIXTURES / name, tmp_path / "seeds" / name)
+            publisher.publish({name})
+    finally:
+        publisher.close()
+    golden = {name: comparable(name, data) for name, data in files(GOLDEN).items()}
+    site = {name: comparable(name, data) for name, data in files(tmp_path / "feeds").items()}
+    assert sorted(site) == sorted(golden)
+    assert [name for name, data in site.items() if data != golden[name]] == []
+
+
+def test_every_json_file_is_the_json_encoders_own_text(built):
+    """The JSON feeds and the manifest are put together from kept pieces: they are what
+    json.dumps writes for their content, indented (feeds) or compact (the manifest)."""
+    feeds, _ = built
+    for path in sorted(feeds.rglob("*.json")):
+        if path.name == "status.json":
+            continue
+        data = path.read_bytes()
+        if path.name == "index.json":
+            again = json.dumps(json.loads(data), separators=(",", ":")) + "\n"
+        else:
+            again = json.dumps(json.loads(data), ensure_ascii=False, indent=2) + "\n"
+        assert again.encode() == data, path.relative_to(feeds)
 
 
 def regenerate() -> None:
