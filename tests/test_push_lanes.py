@@ -6,6 +6,8 @@ import threading
 import time
 from collections import Counter
 
+import pytest
+
 from service.push.lanes import Lanes
 
 from support.waiting import wait_for
@@ -115,4 +117,27 @@ def test_workers_start_as_they_are_needed_and_no_more() -> None:
         assert lanes.threads() == 3
     finally:
         release.set()
+        assert lanes.stop(5)
+
+
+def test_a_worker_the_system_refuses_is_forgotten_and_the_others_do_its_share(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    lanes = Lanes(workers=4, per_host=1, name="test")
+    start = threading.Thread.start
+    started: list[threading.Thread] = []
+
+    def limited(thread: threading.Thread) -> None:
+        if thread.name.startswith("test-") and started:
+            raise RuntimeError("can't start new thread")
+        started.append(thread)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", limited)
+    done: list[str] = []
+    lanes.start()
+    try:
+        lanes.submit_all([(host, lambda host=host: done.append(host)) for host in "abcd"])
+        wait_for(lambda: sorted(done) == ["a", "b", "c", "d"], 5)
+        assert lanes.threads() == 1
+    finally:
         assert lanes.stop(5)

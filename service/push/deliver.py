@@ -154,21 +154,21 @@ class Distributor:
         with self._wake:
             self._ended.clear()  # a push ending from now on may have a stale row below
         due = self.outbox.due(now, BATCH)
-        for delivery in due:
-            key = (delivery.topic, delivery.callback)
-            with self._wake:
+        starting = []
+        with self._wake:
+            self._backlog = len(due) >= BATCH
+            for delivery in due:
                 if delivery.id in self._ended:
                     continue  # done or rescheduled since it was read
+                key = (delivery.topic, delivery.callback)
                 running = self._in_flight.get(key)
                 if running is not None:
                     if running != delivery.id:  # newer content: once the older is sent
                         self._behind.add(key)
                     continue
                 self._in_flight[key] = delivery.id
-            host = (urlsplit(delivery.callback).hostname or "").lower()
-            self._lanes.submit(host, partial(self._push, delivery))
-        with self._wake:
-            self._backlog = len(due) >= BATCH
+                starting.append(delivery)
+        self._lanes.submit_all((_host(d.callback), partial(self._push, d)) for d in starting)
         upcoming = self.outbox.next_due_after(now)
         return 3600.0 if upcoming is None else max(upcoming - now, 0.0)
 
@@ -249,6 +249,13 @@ class Distributor:
                     "subscription stays", delivery.topic, shown, delivery.attempts + 1, why)
         self.outbox.done(delivery)
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _host(callback: str) -> str:
+    """The callback's host, lower-case: its lane (parsed once per callback, not per
+    push)."""
+    return (urlsplit(callback).hostname or "").lower()
 
 
 def _read(path: Path) -> bytes:

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 log = logging.getLogger(__name__)
 
@@ -41,30 +41,57 @@ class Lanes:
     def start(self) -> None:
         with self._changed:
             self._started = True
-            self._grow()
+            new = self._grow()
+        self._start(new)
 
     def submit(self, host: str, job: Job) -> None:
         """Run ``job`` when a worker is free and ``host`` has room."""
+        self.submit_all([(host, job)])
+
+    def submit_all(self, jobs: Iterable[tuple[str, Job]]) -> None:
+        """``submit`` each (host, job), in order, under one lock: a burst of 1,000
+        takes the lock once, not 1,000 times against the workers taking them."""
         with self._changed:
-            self._waiting.setdefault(host, deque()).append(job)
-            self._offer(host)
-            self._grow()
-            self._changed.notify()
+            count = 0
+            for host, job in jobs:
+                self._waiting.setdefault(host, deque()).append(job)
+                self._offer(host)
+                count += 1
+            self._changed.notify(count)  # the free workers start on them at once
+            new = self._grow()
+        self._start(new)
 
     def threads(self) -> int:
         """Workers started so far."""
         with self._changed:
             return len(self._threads)
 
-    def _grow(self) -> None:
-        """Start workers while hosts wait for a turn that no free worker will take."""
+    def _grow(self) -> list[threading.Thread]:
+        """The workers to start (after the lock is let go: starting a thread takes a
+        while, and 100 of them would hold up every worker) while hosts wait for a turn
+        that no free worker will take."""
+        new = []
         while (self._started and not self._stopping and len(self._threads) < self.workers
                and len(self._turns) > self._free):
             thread = threading.Thread(target=self._work, daemon=True,
                                       name=f"{self.name}-{len(self._threads)}")
             self._threads.append(thread)
             self._free += 1
-            thread.start()
+            new.append(thread)
+        return new
+
+    def _start(self, threads: list[threading.Thread]) -> None:
+        """Start the workers ``_grow`` made; one the system refuses (a thread limit) is
+        forgotten, and the workers running take its share."""
+        for thread in threads:
+            try:
+                thread.start()
+            except RuntimeError as exc:
+                log.warning("%s: cannot start another worker (%s); %d run", self.name, exc,
+                            len(self._threads) - 1)
+                with self._changed:
+                    self._threads.remove(thread)
+                    self._free -= 1
 
     def busy(self) -> int:
         """Jobs waiting or running."""
@@ -82,7 +109,8 @@ class Lanes:
             threads = list(self._threads)
         deadline = time.monotonic() + timeout
         for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.ident is not None:  # one never started sees the stop when it is
+                thread.join(max(0.0, deadline - time.monotonic()))
         return not any(thread.is_alive() for thread in threads)
 
     def _offer(self, host: str) -> None:
@@ -104,8 +132,9 @@ class Lanes:
             self._running[host] += 1
             self._free -= 1
             self._offer(host)  # to the back of the line: other hosts first
-            self._grow()
-            return host, job
+            new = self._grow()
+        self._start(new)
+        return host, job
 
     def _done(self, host: str) -> None:
         with self._changed:
