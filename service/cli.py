@@ -6,20 +6,18 @@ import logging
 import shutil
 import sys
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from service.config import BY_NAME, Settings, StartupError, load_settings, unknown_variables
-from service.publish.publisher import Publisher
+from service.mirror import running as mirror
 from service.publish.status import PassFailed
 from service.run import Stopped, publishing, run_publisher, run_server, run_web_only
 from service.seed import report as checkreport
-from service.seed.folder import cannot_read, require_folder, walk
-from service.seed.problems import Problem, SeedError, shown
-from service.seed.read import SeedFile, read_seed
+from service.seed.folder import require_folder
 
 
 def setting_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -82,8 +80,9 @@ def check(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> None:
     cannot be read or parsed, 0 otherwise.
     """
     settings = settings_from(flags)
-    files, listed = _expand(paths)
-    results, errors = read_all(files, settings)
+    files, listed = checkreport.expand(paths)
+    results, errors = checkreport.read_all(files, settings.timezone,
+                                                settings.max_file_size)
     errors += [problem for problem in listed if problem.severity == "error"]
     for seed in results:
         for problem in seed.warnings:
@@ -99,53 +98,26 @@ def check(paths: tuple[Path, ...], as_json: bool, **flags: Any) -> None:
     sys.exit(1 if errors else 0)
 
 
-def _expand(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[Problem]]:
-    """Files as given; folders as the seed files inside them, and what in them is not
-    read (a folder that cannot be listed, a link out of it, a FIFO)."""
-    out: list[tuple[Path, str]] = []
-    problems: list[Problem] = []
-    for path in paths:
-        if path.is_dir():
-            prefix = "" if path == Path(".") else f"{path.as_posix().rstrip('/')}/"
-            try:
-                listing = walk(path, prefix)
-            except OSError as exc:
-                problems.append(Problem(str(path), None, cannot_read(exc)))
-                continue
-            out.extend((path / name, prefix + name) for name in listing.files)
-            problems.extend(listing.problems)
-        else:
-            out.append((path, str(path)))
-    return out, problems
-
-
-def read_all(files: list[tuple[Path, str]],
-             settings: Settings) -> tuple[list[SeedFile], list[Problem]]:
-    results, errors = [], []
-    for path, name in files:
-        try:
-            results.append(read_seed(path, shown(name), timezone=settings.timezone,
-                                     max_size=settings.max_file_size))
-        except SeedError as exc:
-            errors.append(exc.problem)
-    return results, errors
-
-
 # What the feeds say of the WebSub hubs: every command that writes or serves feeds takes it.
 ADVERTISED = ("websub", "websub_url", "websub_external_hubs")
+# The bucket mirror (--publish-to), for every command that publishes, and `sync`.
+BUCKET = ("publish_to", "publish_max_deletes", "publish_workers", "publish_timeout",
+          "cdn_purge", "cdn_purge_max_paths")
 
 
 @main.command()
 @setting_options("seeds", "feeds", "state", "base_url", "timezone", "entries",
-                 "max_file_size", "site_title", "author", *ADVERTISED)
+                 "max_file_size", "site_title", "author", *ADVERTISED, "max_age", *BUCKET)
 def build(**flags: Any) -> None:
     """Build the whole site into the feeds folder once, then exit.
 
     Reads every seed file, writes every feed, page and the manifest, rewriting
-    only files whose bytes changed. Shows a progress bar on a terminal and ends
-    with a one-line summary. Exits 1 if any seed file has an error (the other
-    files are published all the same), 2 if another publisher holds the feeds
-    folder or the state, 128 + the signal's number if a signal stopped it.
+    only files whose bytes changed; with --publish-to, then brings the bucket to
+    match. Shows a progress bar on a terminal and ends with a one-line summary.
+    Exits 1 if any seed file has an error (the other files are published all the
+    same) or the bucket does not match at the end, 2 if another publisher holds
+    the feeds folder, the state or the bucket prefix, 128 + the signal's number if
+    a signal stopped it.
     """
     settings = settings_from(flags)
     require_folder(settings.seeds)
@@ -155,25 +127,32 @@ def build(**flags: Any) -> None:
 
 
 def _build(settings: Settings) -> None:
-    """The build itself, run while this process holds the feeds folder and the state."""
-    publisher = Publisher(settings)
-    try:
-        with _ProgressBar() as progress:
-            report = publisher.publish(None, progress=progress)
-    except PassFailed as exc:
-        click.echo(f"seedfeeds build: the publish pass failed: {exc}; {settings.feeds} is as "
-                   "it was before", err=True)
-        sys.exit(1)
-    finally:
-        publisher.close()
-    errors, _warnings = publisher.problems()
-    for problem in errors:
-        click.echo(str(problem), err=True)
-    click.echo(f"built {settings.feeds}: {report.files} files, {report.articles} articles, "
-               f"{report.tags} tags, {report.errors} errors, {report.embargoed} embargoed; "
-               f"wrote {report.files_written}, unchanged {report.files_unchanged}, "
-               f"removed {report.files_removed}; {report.seconds:.1f} s")
-    sys.exit(1 if errors else 0)
+    """The build itself, run while this process holds the feeds folder and the state;
+    then, with --publish-to, the bucket brought to match it."""
+    with mirror.stopped_after(mirror.checked(settings)) as bucket:
+        publisher = mirror.publisher_for(settings, bucket)
+        try:
+            with _ProgressBar() as progress:
+                report = publisher.publish(None, progress=progress)
+        except PassFailed as exc:
+            click.echo(f"seedfeeds build: the publish pass failed: {exc}; {settings.feeds} is "
+                       "as it was before", err=True)
+            sys.exit(1)
+        finally:
+            publisher.close()
+        errors, _warnings = publisher.problems()
+        for problem in errors:
+            click.echo(str(problem), err=True)
+        click.echo(f"built {settings.feeds}: {report.files} files, {report.articles} articles, "
+                   f"{report.tags} tags, {report.errors} errors, {report.embargoed} embargoed; "
+                   f"wrote {report.files_written}, unchanged {report.files_unchanged}, "
+                   f"removed {report.files_removed}; {report.seconds:.1f} s")
+        mirrored = bucket is None or mirror.finish(bucket, _echo_outcome)
+    sys.exit(1 if errors or not mirrored else 0)
+
+
+def _echo_outcome(line: str, ok: bool) -> None:
+    click.echo(line, err=not ok)
 
 
 class _ProgressBar:
@@ -216,6 +195,7 @@ def configure_logging(quiet: bool = False) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler logs every job it adds and runs at INFO: our passes say what matters.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials in ..."
 
 
 @main.command()
@@ -241,7 +221,8 @@ HUB_SETTINGS = ("websub", "websub_allow_private", "websub_lease", "websub_lease_
 
 
 @main.command()
-@setting_options(*PUBLISHER_SETTINGS, "host", "websub_port", "trusted_proxy", *HUB_SETTINGS)
+@setting_options(*PUBLISHER_SETTINGS, "host", "websub_port", "trusted_proxy", *HUB_SETTINGS,
+                 "max_age", *BUCKET)
 def publish(**flags: Any) -> None:
     """Build once, then publish every change in the seeds folder (no web server).
 
@@ -260,7 +241,8 @@ def publish(**flags: Any) -> None:
 
 
 @main.command()
-@setting_options(*PUBLISHER_SETTINGS, "host", "port", "trusted_proxy", "max_age", *HUB_SETTINGS)
+@setting_options(*PUBLISHER_SETTINGS, "host", "port", "trusted_proxy", "max_age", *HUB_SETTINGS,
+                 *BUCKET)
 def serve(**flags: Any) -> None:
     """Everything in one command: build, publish every change, serve the feeds.
 
@@ -275,6 +257,24 @@ def serve(**flags: Any) -> None:
     settings = settings_from(flags)
     configure_logging()
     run_server(settings)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be uploaded and deleted, "
+              "one line each, and a summary; change nothing.")
+@setting_options("feeds", "base_url", "max_age", *BUCKET)
+def sync(dry_run: bool, **flags: Any) -> None:
+    """Compare the feeds folder with the bucket of --publish-to once, and repair it.
+
+    Lists the bucket and its record, reads every published file, uploads what
+    differs (bytes or headers), deletes what is not published, then checks the
+    bucket with a listing. Exits 0 if the bucket matches, 1 if it does not at the
+    end (the store failing for --publish-timeout, the delete guard), 2 if another
+    publisher holds the feeds folder or the prefix.
+    """
+    settings = settings_from(flags)
+    configure_logging(quiet=True)
+    sys.exit(mirror.sync(settings, dry_run, _echo_outcome))
 
 
 @main.command()

@@ -125,6 +125,28 @@ SETTINGS: tuple[Setting, ...] = (
             "X-Forwarded-For hop then names the client, for the logs and the hub's rate "
             "limits; empty: the peer is the client (else any client could name any "
             "address).", "ADDRESS"),
+    Setting("publish_to", "", values.bucket_url,
+            "Mirror what the web serves into this bucket after every pass: s3://BUCKET or "
+            "s3://BUCKET/PREFIX. Endpoint, credentials and region come from the standard "
+            "AWS variables (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+            "AWS_REGION or AWS_DEFAULT_REGION, AWS_PROFILE); empty: no bucket.", "S3URL"),
+    Setting("publish_max_deletes", "256", values.int_range(0, 100_000_000),
+            "Most objects one pass may delete from the bucket; a pass that would delete more "
+            "deletes none and fails loudly until told (raise it for one run: `seedfeeds "
+            "sync --publish-max-deletes N`).", "COUNT"),
+    Setting("publish_workers", "16", values.int_range(1, 256),
+            "Uploads to the bucket at once.", "COUNT"),
+    Setting("publish_timeout", "300", values.seconds(1.0, 86_400.0),
+            "How long `build` and `sync` retry a bucket that fails before they give up and "
+            "exit 1 (live publishing retries until it succeeds).", "SECONDS"),
+    Setting("cdn_purge", "", values.purge_target,
+            "CDN to invalidate after each pass, exactly the changed URLs: "
+            "cloudfront://DISTRIBUTION_ID, or a purge URL template with {path} or {url}, "
+            "after an optional method (default PURGE): `GET http://cache/purge{path}`.",
+            "TARGET"),
+    Setting("cdn_purge_max_paths", "100", values.int_range(1, 3000),
+            "Changed URLs above which one purge of the whole site (its path and /*) is sent "
+            "instead of one per URL.", "COUNT"),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
@@ -167,6 +189,12 @@ class Settings:
     websub_host_subscriptions: int
     websub_subscriptions: int
     trusted_proxy: str
+    publish_to: str
+    publish_max_deletes: int
+    publish_workers: int
+    publish_timeout: float
+    cdn_purge: str
+    cdn_purge_max_paths: int
 
     @property
     def feed_author(self) -> str:

@@ -27,7 +27,10 @@ from service import layout
 from service.catalog import statefile
 from service.config import APART, BY_NAME, Settings, StartupError, refusal
 from service.live.publishing import LivePublishing, initial_build
+from service.mirror import running as mirror
+from service.mirror.mirror import Mirror
 from service.publish.lock import Locks, publisher_locks
+from service.publish.publisher import Publisher
 from service.push.hub import Hub, running_hub
 
 log = logging.getLogger(__name__)
@@ -149,10 +152,10 @@ def run_web_only(settings: Settings) -> None:
 def run_publisher(settings: Settings) -> None:
     """`seedfeeds publish`: build, then publish changes until a stop signal; with the
     hub on, it answers /websub on its own port meanwhile."""
-    with publishing(settings) as locks:
+    with publishing(settings) as locks, mirror.running(settings) as bucket:
         if settings.websub:  # after the locks: another publisher is the likelier cause
             check_listen(settings, "websub_port")
-        live = LivePublishing(settings, initial_build(settings))
+        live = LivePublishing(settings, first_build(settings, bucket))
         live.start()
         try:
             with running_hub(settings) as hub, locks.kept():
@@ -187,7 +190,8 @@ def run_server(settings: Settings) -> None:
     check_listen(settings)
     startup = Startup(settings)
     # A first build that fails stops the web server as Ctrl-C would: not a signal to log.
-    with publishing(settings, quiet=lambda: startup.failure is not None) as locks:
+    with (publishing(settings, quiet=lambda: startup.failure is not None) as locks,
+          mirror.running(settings) as startup.bucket):
         try:
             if (settings.feeds / layout.MANIFEST).is_file():
                 log.info("serving the site as published while the first pass rebuilds it")
@@ -214,11 +218,17 @@ def _serve_web(settings: Settings, hub: Hub | None) -> None:
     serve(mounted(hub, create_app(settings)), settings)
 
 
+def first_build(settings: Settings, bucket: Mirror | None) -> Publisher:
+    """The first pass of live publishing, followed by the bucket mirror if there is one."""
+    return initial_build(settings) if bucket is None else mirror.initial_build(settings, bucket)
+
+
 class Startup:
     """The first build, then live publishing: before serving, or beside it on a thread."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.bucket: Mirror | None = None  # the bucket mirror, once it is started
         self.live: LivePublishing | None = None
         self.failure: Exception | None = None
         self._stopping = False
@@ -227,7 +237,7 @@ class Startup:
 
     def run(self) -> None:
         """Build, then go live (unless a stop came first)."""
-        publisher = initial_build(self.settings)
+        publisher = first_build(self.settings, self.bucket)
         with self._lock:
             if self._stopping:
                 publisher.close()

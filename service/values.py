@@ -152,3 +152,48 @@ def proxy(raw: str) -> str:
 
 def text(raw: str) -> str:
     return raw.strip()
+
+
+# S3's own rules for a bucket name (3-63 lowercase letters, digits, dots and hyphens),
+# with the underscore some S3-compatible stores allow.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+
+
+def bucket_url(raw: str) -> str:
+    """``s3://BUCKET`` or ``s3://BUCKET/PREFIX``, written back without slashes at the
+    ends of the prefix; or empty (no bucket)."""
+    text = raw.strip()
+    if not text:
+        return ""
+    if not text.startswith("s3://"):
+        raise ValueError(f"expected s3://BUCKET or s3://BUCKET/PREFIX, got {raw!r}")
+    bucket, _, prefix = text[5:].partition("/")
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise ValueError(f"expected a bucket name of 3 to 63 lowercase letters, digits, dots "
+                         f"and hyphens, got {bucket!r} in {raw!r}")
+    parts = prefix.strip("/").split("/") if prefix.strip("/") else []
+    if any(part in ("", ".", "..") or _UNSAFE_IN_URL.search(part) for part in parts):
+        raise ValueError(f"expected a prefix of plain path segments, got {prefix!r} in {raw!r}")
+    return "s3://" + "/".join([bucket, *parts])
+
+
+def purge_target(raw: str) -> str:
+    """What the CDN purge calls: ``cloudfront://DISTRIBUTION``, or a URL template holding
+    ``{path}`` or ``{url}``, optionally after an HTTP method (``GET http://...{path}``);
+    or empty."""
+    text = " ".join(raw.split())
+    if not text:
+        return ""
+    if text.startswith("cloudfront://"):
+        if not re.fullmatch(r"cloudfront://[A-Z0-9]{1,64}", text):
+            raise ValueError(f"expected cloudfront://DISTRIBUTION_ID, got {raw!r}")
+        return text
+    method, _, template = text.rpartition(" ")
+    if method and not re.fullmatch(r"[A-Z]{1,16}", method):
+        raise ValueError(f"expected an HTTP method such as PURGE or GET, got {method!r}")
+    if "{path}" not in template and "{url}" not in template:
+        raise ValueError(f"expected a URL template with {{path}} or {{url}}, got {raw!r}")
+    parts = urlsplit(template.replace("{path}", "/p").replace("{url}", "u"))
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"expected an absolute http(s) URL template, got {raw!r}")
+    return f"{method or 'PURGE'} {template}"

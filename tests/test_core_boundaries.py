@@ -30,16 +30,19 @@ OWNERS = {
     "prometheus_client": "web/metrics.py",
     "waitress": "web/server.py",
     "click": "cli.py",
+    "boto3": "mirror/aws.py",
+    "botocore": "mirror/aws.py",
 }
 # The pipeline's stages in order: each may import the core and the stages before it.
-STAGES = ("seed", "catalog", "render", "publish", "push", "live", "web")
+STAGES = ("seed", "catalog", "render", "publish", "mirror", "push", "live", "web")
 CORE = ("config.py", "values.py", "model.py", "identity.py", "layout.py")
 # The exceptions: the markup language an article is written in, which the pages render
 # (a leaf module: the seed reader itself stays out).
 WEB_MAY_LOAD = ("service.seed", "service.seed.markdown")
 # What importing the web side must not load: it serves whatever one publisher wrote.
-NOT_IN_WEB = ("feedgen", "watchdog", "apscheduler", "sqlite3", "service.seed",
-              "service.catalog", "service.publish", "service.push", "service.live")
+NOT_IN_WEB = ("feedgen", "watchdog", "apscheduler", "sqlite3", "boto3", "botocore",
+              "service.seed", "service.catalog", "service.publish", "service.mirror",
+              "service.push", "service.live")
 
 
 def modules() -> list[Path]:
@@ -96,10 +99,10 @@ def test_the_core_imports_no_stage(core: str) -> None:
     assert not {m for m in imports(SERVICE / core) if stage_of(m) or m == "service.cli"}
 
 
-def test_the_web_imports_nothing_of_seeds_catalog_publisher_hub_or_live() -> None:
+def test_the_web_imports_nothing_of_seeds_catalog_publisher_mirror_hub_or_live() -> None:
     for path in (SERVICE / "web").glob("*.py"):
-        assert not {m for m in imports(path) if stage_of(m) in ("seed", "catalog", "publish",
-                                                                   "push", "live")}, name_of(path)
+        assert not {m for m in imports(path) if stage_of(m) in (
+            "seed", "catalog", "publish", "mirror", "push", "live")}, name_of(path)
 
 
 def test_the_web_app_loads_no_feed_library_watcher_scheduler_or_state() -> None:

@@ -1,15 +1,50 @@
-"""What ``seedfeeds check`` prints: a table for people, JSON for machines."""
+"""What ``seedfeeds check`` reads (files as given, folders searched) and prints: a
+table for people, JSON for machines."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, tzinfo
+from pathlib import Path
 
 from service.identity import tag_key
 from service.model import Article
-from service.seed.problems import Problem
-from service.seed.read import SeedFile
+from service.seed.folder import cannot_read, walk
+from service.seed.problems import Problem, SeedError, shown
+from service.seed.read import SeedFile, read_seed
+
+
+def expand(paths: Iterable[Path]) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """Files as given; folders as the seed files inside them, and what in them is not
+    read (a folder that cannot be listed, a link out of it, a FIFO)."""
+    out: list[tuple[Path, str]] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            prefix = "" if path == Path(".") else f"{path.as_posix().rstrip('/')}/"
+            try:
+                listing = walk(path, prefix)
+            except OSError as exc:
+                problems.append(Problem(str(path), None, cannot_read(exc)))
+                continue
+            out.extend((path / name, prefix + name) for name in listing.files)
+            problems.extend(listing.problems)
+        else:
+            out.append((path, str(path)))
+    return out, problems
+
+
+def read_all(files: list[tuple[Path, str]], timezone: tzinfo,
+             max_size: int) -> tuple[list[SeedFile], list[Problem]]:
+    """Each file read, or its error."""
+    results, errors = [], []
+    for path, name in files:
+        try:
+            results.append(read_seed(path, shown(name), timezone=timezone, max_size=max_size))
+        except SeedError as exc:
+            errors.append(exc.problem)
+    return results, errors
 
 
 def as_json(results: Sequence[SeedFile]) -> str:
