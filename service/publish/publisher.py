@@ -178,10 +178,24 @@ class Publisher:
         # Fork only in a cold build of a large site, and only with no other thread running.
         workers = (fanout.workers_available() if cold and len(plan.jobs) >= PARALLEL_MIN
                    and threading.active_count() == 1 else 1)
-        fanout.run(plan.jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
+        jobs = self._warm_up(plan.jobs, now_dt) if workers > 1 else plan.jobs
+        fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
                    (lambda done, total: progress("render", done, total)) if progress else None,
                    weight=lambda job: JOB_WEIGHT[job[0]])
         self.writer.save_manifest()
+
+    def _warm_up(self, jobs: list[Job], now: datetime) -> list[Job]:
+        """Run the first job of each kind here, before the workers fork; the rest are
+        theirs. The templates those jobs compile and the entries they render are then
+        this process's as well as the workers': else the first pass after a cold build,
+        the first file dropped, would compile them all (50 ms on a large site)."""
+        firsts: dict[str, Job] = {}
+        for job in jobs:
+            firsts.setdefault(job[0], job)
+        for job in firsts.values():
+            self._run_job(job, now)
+        done = {id(job) for job in firsts.values()}
+        return [job for job in jobs if id(job) not in done]
 
     def _run_job(self, job: Job, now: datetime) -> None:
         """Render one job's files and write them (possibly in a worker process)."""
