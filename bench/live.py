@@ -167,7 +167,10 @@ def report(runs: list[Measured], args: argparse.Namespace) -> None:
         print(f"| {name} | {cells} |")
     for run in runs:
         made = run.pass_count() - run.passes_before
-        print(f"\n{run.label} ({run.tree}): {made} passes for {args.drops} drops")
+        slowest = max(range(len(run.latencies)), key=run.latencies.__getitem__)
+        print(f"\n{run.label} ({run.tree}): {made} passes for {args.drops} drops; the "
+              f"slowest was drop {slowest + 1}, the first ones were "
+              + ", ".join(f"{value * 1000:.0f}" for value in run.latencies[:5]) + " ms")
 
 
 def _percentile(ordered: list[float], fraction: float) -> float:
