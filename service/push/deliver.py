@@ -39,7 +39,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from service.layout import CONTENT_TYPES
+from service.layout import CONTENT_TYPES, link_header
 from service.push import address, client
 from service.push.lanes import Lanes
 from service.push.outbox import Delivery, Outbox
@@ -65,11 +65,12 @@ STORE_RETRY = 60.0  # seconds before a push whose record failed is looked at aga
 class Distributor:
     """Pushes every change of a topic to its subscribers, from the outbox."""
 
-    def __init__(self, store: Store, topics: Topics, feeds: Path, hub_url: str,
+    def __init__(self, store: Store, topics: Topics, feeds: Path, hubs: tuple[str, ...],
                  allow_private: bool, resolver: address.Resolver = address.resolve,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 note: Callable[..., None] = lambda _what, _latency=None: None) -> None:
         self.store, self.outbox, self.topics = store, Outbox(store), topics
-        self.feeds, self.hub_url, self.clock = feeds, hub_url, clock
+        self.feeds, self.hubs, self.clock, self.note = feeds, hubs, clock, note
         self.allow_private, self.resolver = allow_private, resolver
         self._lanes = Lanes(WORKERS, PER_HOST, "websub-push")
         # Under _wake: the pushes running, their delivery's id by (topic, callback); the
@@ -216,7 +217,7 @@ class Distributor:
             return self._failed(delivery, shown,
                                 f"{file} cannot be read ({exc.strerror or exc})")
         headers = {"Content-Type": CONTENT_TYPES[os.path.splitext(file)[1]],
-                   "Link": f'<{self.hub_url}>; rel="hub", <{delivery.topic}>; rel="self"'}
+                   "Link": link_header(self.hubs, delivery.topic)}
         if subscription.secret is not None:  # one call into OpenSSL, not hmac.HMAC's steps
             digest = hmac.digest(subscription.secret.encode("utf-8"), body, "sha256")
             headers["X-Hub-Signature"] = f"sha256={digest.hex()}"
@@ -228,16 +229,19 @@ class Distributor:
             return None
         if 200 <= answer.status < 300:
             self.outbox.done(delivery)
+            self.note("delivered", self.clock() - delivery.queued)
         elif answer.status == 410:
             log.info("websub: %s answered 410 Gone: its subscription to %s ends", shown,
                      delivery.topic)
             self.outbox.gone(delivery)
+            self.note("gone")
         else:
             return self._failed(delivery, shown, f"answered {answer.status}")
         return None
 
     def _failed(self, delivery: Delivery, shown: str, why: str) -> float | None:
         """Schedule the next attempt (when it is due), or give the push up (None)."""
+        self.note("failed")
         if delivery.attempts < len(RETRIES):
             delay = RETRIES[delivery.attempts] * random.uniform(1 - JITTER, 1 + JITTER)
             log.info("websub: push of %s to %s failed (%s); again in %.0f s", delivery.topic,
@@ -248,6 +252,7 @@ class Distributor:
         log.warning("websub: gave up pushing %s to %s after %d attempts (%s); the "
                     "subscription stays", delivery.topic, shown, delivery.attempts + 1, why)
         self.outbox.done(delivery)
+        self.note("given_up")
         return None
 
 

@@ -139,8 +139,9 @@ class Hub:
         self.verifier = Verifier(self.store, self.topics, self.allow_private, resolver, clock,
                                  self.report.count)
         self.url = layout.hub_urls(settings)[0]
-        self.distributor = Distributor(self.store, self.topics, settings.feeds, self.url,
-                                       self.allow_private, resolver, clock)
+        self.distributor = Distributor(self.store, self.topics, settings.feeds,
+                                       layout.hub_urls(settings), self.allow_private,
+                                       resolver, clock, self.report.count)
         self.per_client = limits.Rate(settings.websub_client_rate)
         self.per_host = limits.Rate(settings.websub_host_rate)
         self.host_cap, self.total_cap = (settings.websub_host_subscriptions,

@@ -96,11 +96,15 @@ class Watch:
     def __init__(self, topics: Topics, pinger: Pinger, every: float = 0.05) -> None:
         self.topics, self.pinger, self.every = topics, pinger, every
         self._seen: dict[str, str] | None = None
+        self._looked_at: object = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="websub-ping-watch",
                                         daemon=True)
 
     def start(self) -> None:
+        """Take the baseline now, not on the thread: a pass right after the start must
+        be a change, not the baseline."""
+        self._look()
         self.pinger.start()
         self._thread.start()
 
@@ -111,14 +115,16 @@ class Watch:
         self.pinger.stop()
 
     def _run(self) -> None:
-        looked_at: object = None
         while not self._stopping.wait(self.every):
-            feeds = self.topics.feeds()  # the same object until the manifest changes
-            if feeds is None or feeds is looked_at:
-                continue
-            now = {topic: feed.sha256 for topic, feed in feeds.items()}
-            if self._seen is not None:
-                changed = [t for t, sha in now.items() if self._seen.get(t) != sha]
-                if changed:
-                    self.pinger.changed(changed)
-            self._seen, looked_at = now, feeds
+            self._look()
+
+    def _look(self) -> None:
+        feeds = self.topics.feeds()  # the same object until the manifest changes
+        if feeds is None or feeds is self._looked_at:
+            return
+        now = {topic: feed.sha256 for topic, feed in feeds.items()}
+        if self._seen is not None:
+            changed = [t for t, sha in now.items() if self._seen.get(t) != sha]
+            if changed:
+                self.pinger.changed(changed)
+        self._seen, self._looked_at = now, feeds
