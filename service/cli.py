@@ -216,7 +216,8 @@ def web(**flags: Any) -> None:
 PUBLISHER_SETTINGS = ("seeds", "feeds", "state", "base_url", "timezone", "entries", "debounce",
                       "reconcile", "watch", "poll", "max_file_size", "site_title", "author")
 HUB_SETTINGS = ("websub", "websub_allow_private", "websub_lease", "websub_lease_min",
-                "websub_lease_max", "websub_url", "websub_external_hubs", "websub_client_rate",
+                "websub_lease_max", "websub_url", "websub_external_hubs", "websub_signature",
+                "websub_client_rate",
                 "websub_host_rate", "websub_host_subscriptions", "websub_subscriptions")
 
 

@@ -109,6 +109,9 @@ SETTINGS: tuple[Setting, ...] = (
             "and /websub.", "URL"),
     Setting("websub_external_hubs", "", values.urls,
             "Other WebSub hubs to advertise and ping as well, separated by commas.", "URLS"),
+    Setting("websub_signature", "sha256", values.one_of("sha1", "sha256", "sha384", "sha512"),
+            "The HMAC of X-Hub-Signature on pushes to subscribers that gave a secret "
+            "(sha1 only for old subscribers that know no other).", "HASH"),
     Setting("websub_client_rate", "1200", values.int_range(1, 1_000_000),
             "Subscription requests a minute the hub takes from one client address, in "
             "bursts of up to a minute's worth (a reader importing the OPML of 600 feeds "
@@ -184,6 +187,7 @@ class Settings:
     websub_lease_max: int
     websub_url: str
     websub_external_hubs: tuple[str, ...]
+    websub_signature: str
     websub_client_rate: int
     websub_host_rate: int
     websub_host_subscriptions: int

@@ -150,6 +150,16 @@ def proxy(raw: str) -> str:
         raise ValueError(f"expected an IP address, * or nothing, got {raw!r}") from None
 
 
+def one_of(*choices: str) -> Callable[[str], str]:
+    """One of ``choices``, whatever its case."""
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
+        return value
+    return parse
+
+
 def text(raw: str) -> str:
     return raw.strip()
 

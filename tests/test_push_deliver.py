@@ -92,6 +92,37 @@ def test_a_changed_feed_goes_to_its_subscribers_exactly_and_only_to_them(
     assert len(pushes(subscriber, "/signed")) == 1 and hub.distributor.outbox.pending() == 0
 
 
+@pytest.mark.parametrize("name", ["sha1", "sha512"])
+def test_the_signature_may_use_another_hash_for_older_subscribers(
+        tmp_path: Path, subscriber: Subscriber, name: str) -> None:
+    publish(tmp_path / "feeds")
+    hub = started(tmp_path, websub_signature=name)
+    try:
+        subscribed(hub, subscriber.url(f"/{name}"), **{"hub.secret": "s3cret"})
+        body = b"<feed>signed otherwise</feed>\n"
+        change(tmp_path / "feeds", tags__harbour_atom=body)
+        (push,) = wait_for(lambda: pushes(subscriber, f"/{name}"), 5)
+        expected = hmac.new(b"s3cret", body, name).hexdigest()
+        assert push.headers["x-hub-signature"] == f"{name}={expected}"
+    finally:
+        hub.stop()
+
+
+def test_the_push_names_every_hub_the_feeds_name(tmp_path: Path,
+                                                 subscriber: Subscriber) -> None:
+    publish(tmp_path / "feeds")
+    hub = started(tmp_path, websub_external_hubs="https://hub.example.net/")
+    try:
+        subscribed(hub, subscriber.url("/hubs"))
+        change(tmp_path / "feeds", tags__harbour_atom=b"<feed>two hubs</feed>\n")
+        (push,) = wait_for(lambda: pushes(subscriber, "/hubs"), 5)
+        assert push.headers["link"] == (f'<{BASE}/websub>; rel="hub", '
+                                        f'<https://hub.example.net/>; rel="hub", '
+                                        f'<{TOPIC}>; rel="self"')
+    finally:
+        hub.stop()
+
+
 def test_each_format_keeps_its_content_type_and_the_hub_url_can_be_another(
         tmp_path: Path, subscriber: Subscriber) -> None:
     publish(tmp_path / "feeds")

@@ -68,9 +68,11 @@ class Distributor:
     def __init__(self, store: Store, topics: Topics, feeds: Path, hubs: tuple[str, ...],
                  allow_private: bool, resolver: address.Resolver = address.resolve,
                  clock: Callable[[], float] = time.time,
-                 note: Callable[..., None] = lambda _what, _latency=None: None) -> None:
+                 note: Callable[..., None] = lambda _what, _latency=None: None,
+                 signature: str = "sha256") -> None:
         self.store, self.outbox, self.topics = store, Outbox(store), topics
         self.feeds, self.hubs, self.clock, self.note = feeds, hubs, clock, note
+        self.signature = signature  # the HMAC's hash: sha256 unless the settings say
         self.allow_private, self.resolver = allow_private, resolver
         self._lanes = Lanes(WORKERS, PER_HOST, "websub-push")
         # Under _wake: the pushes running, their delivery's id by (topic, callback); the
@@ -219,8 +221,8 @@ class Distributor:
         headers = {"Content-Type": CONTENT_TYPES[os.path.splitext(file)[1]],
                    "Link": link_header(self.hubs, delivery.topic)}
         if subscription.secret is not None:  # one call into OpenSSL, not hmac.HMAC's steps
-            digest = hmac.digest(subscription.secret.encode("utf-8"), body, "sha256")
-            headers["X-Hub-Signature"] = f"sha256={digest.hex()}"
+            digest = hmac.digest(subscription.secret.encode("utf-8"), body, self.signature)
+            headers["X-Hub-Signature"] = f"{self.signature}={digest.hex()}"
         try:
             answer = client.request(target, "POST", target.path, headers, body)
         except client.Unreachable as exc:

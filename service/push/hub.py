@@ -141,7 +141,8 @@ class Hub:
         self.url = layout.hub_urls(settings)[0]
         self.distributor = Distributor(self.store, self.topics, settings.feeds,
                                        layout.hub_urls(settings), self.allow_private,
-                                       resolver, clock, self.report.count)
+                                       resolver, clock, self.report.count,
+                                       settings.websub_signature)
         self.per_client = limits.Rate(settings.websub_client_rate)
         self.per_host = limits.Rate(settings.websub_host_rate)
         self.host_cap, self.total_cap = (settings.websub_host_subscriptions,
