@@ -512,7 +512,7 @@ def tables(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
                  ms(pct(c.hub_last, .5)), ms(pct(c.hub_last, .95)), ms(pct(c.hub_last, 1)),
                  f"{ms(pct(c.serve_cpu, .5))} ({ms(pct(c.serve_sys, .5))})"] for c in cases]
     title = (f"{args.articles:,} articles in {args.files:,} files, {args.drops} drops per "
-             f"case, debounce 200 ms, callbacks answering "
+             f"case, serve's default settings, callbacks answering "
              + (f"{args.reply_delay:g} ms after a push came" if args.reply_delay else "at once")
              + f", {os.cpu_count()} cores, load average "
              f"{load[0]:.2f} before / {load[1]:.2f} after")
