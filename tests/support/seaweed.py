@@ -11,6 +11,8 @@ that went down and came back.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import http.client
 import http.server
 import json
@@ -95,7 +97,8 @@ class Seaweed:
             raise AssertionError(f"weed mini exited with {self.process.returncode}: "
                                  f"{self.log_tail()}")
         try:
-            probe.create_bucket(Bucket="probe")
+            with contextlib.suppress(Exception):  # made by an earlier start
+                probe.create_bucket(Bucket="probe")
             probe.put_object(Bucket="probe", Key="up", Body=b"up")
             return probe.get_object(Bucket="probe", Key="up")["Body"].read() == b"up"
         except Exception:
@@ -111,7 +114,7 @@ class Seaweed:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(2)
             except subprocess.TimeoutExpired:
                 self.kill()
 
@@ -120,8 +123,10 @@ class Seaweed:
         return log.read_text("utf-8", "replace")[-2000:] if log.exists() else ""
 
 
+@functools.cache
 def client(endpoint: str) -> Any:
-    """A boto3 S3 client of the test itself (to look at the bucket, or to spoil it)."""
+    """A boto3 S3 client of the test itself (to look at the bucket, or to spoil it): one per
+    store, kept, as one that is dropped leaves its sockets to the garbage collector."""
     return boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEY,
                         aws_secret_access_key=SECRET, region_name="us-east-1",
                         config=botocore.config.Config(
