@@ -21,7 +21,8 @@ SERVICES = COMPOSE["services"]
 def test_compose_defines_the_single_and_the_scale_topology():
     profiles = {name: tuple(service["profiles"]) for name, service in SERVICES.items()}
     assert profiles == {"seedfeeds": ("single",), "publisher": ("scale",), "web": ("scale",),
-                        "nginx": ("scale",)}
+                        "nginx": ("scale",), "storage": ("storage",),
+                        "mirroring": ("storage",), "cdn": ("storage",)}
     assert (ROOT / ".env").read_text("utf-8").strip() == "COMPOSE_PROFILES=single"
     assert SERVICES["seedfeeds"]["ports"] == ["8080:8080"]
     assert SERVICES["seedfeeds"]["restart"] == "unless-stopped"
@@ -38,7 +39,7 @@ def test_compose_runs_only_commands_that_exist():
 
 
 def test_compose_mounts_the_folders_the_settings_name():
-    for name in ("seedfeeds", "publisher", "web"):
+    for name in ("seedfeeds", "publisher", "mirroring", "web"):
         service = SERVICES[name]
         env = service["environment"]
         targets = {v.split(":")[1]: v for v in service["volumes"]}
@@ -51,8 +52,12 @@ def test_compose_mounts_the_folders_the_settings_name():
     assert publisher["/srv/seedfeeds/seeds"].endswith(":ro")
 
 
+# Read by boto3 (and by SeaweedFS, for its credentials file), not settings of seedfeeds.
+AWS = {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"}
+
+
 def test_every_environment_variable_in_compose_is_a_setting():
-    known = {s.env for s in SETTINGS}
+    known = {s.env for s in SETTINGS} | AWS
     for name, service in SERVICES.items():
         assert set(service.get("environment", {})) <= known, name
 
@@ -105,3 +110,18 @@ def test_the_readme_documents_every_command():
     readme = (ROOT / "README.md").read_text("utf-8")
     for command in main.commands:
         assert f"seedfeeds {command}" in readme, command
+
+
+def test_the_storage_profile_mirrors_into_its_own_store_and_caches_it_in_front():
+    mirroring, storage = SERVICES["mirroring"], SERVICES["storage"]
+    env = mirroring["environment"]
+    assert env["SEEDFEEDS_PUBLISH_TO"] == "s3://seedfeeds/site"
+    assert env["AWS_ENDPOINT_URL"] == "http://storage:8333"
+    assert "-s3.port=8333" in storage["command"][0] and "-bucket=seedfeeds" in \
+        storage["command"][0]
+    assert "-master.telemetry=false" in storage["command"][0]
+    assert env["SEEDFEEDS_CDN_PURGE"] == "GET http://cdn/purge{path}"
+    conf = (ROOT / "deploy" / "nginx-bucket.conf").read_text("utf-8")
+    assert re.search(r"^\s*server storage:8333;", conf, re.M)
+    assert "proxy_pass http://bucket/seedfeeds/site$seedfeeds_object;" in conf
+    assert "./deploy/nginx-bucket.conf:/etc/nginx/nginx.conf:ro" in SERVICES["cdn"]["volumes"]
