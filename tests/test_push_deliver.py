@@ -125,6 +125,8 @@ def test_the_push_names_every_hub_the_feeds_name(tmp_path: Path,
 
 def test_each_format_keeps_its_content_type_and_the_hub_url_can_be_another(
         tmp_path: Path, subscriber: Subscriber) -> None:
+    """websub.rocks 105 and 106 (a topic of another type, its Content-Type and bytes
+    passed through exactly), for the only topics this hub takes: its own feeds."""
     publish(tmp_path / "feeds")
     hub = started(tmp_path, websub_url="https://hub.example.org/websub")
     try:
