@@ -9,6 +9,9 @@ from pathlib import Path
 import feedparser
 from lxml import etree
 
+from service import layout
+
+REPORTS = (layout.STATUS, layout.HUB_STATUS, "mirror.json")
 SCHEMA = etree.RelaxNG(etree.parse(str(Path(__file__).parents[1] / "data" / "atom.rng")))
 
 
@@ -32,8 +35,7 @@ def assert_valid_site(feeds: Path) -> int:
     """Every feed, the OPML and the .gz siblings in ``feeds`` are valid; returns the count."""
     count = 0
     for path in sorted(feeds.rglob("*")):
-        if path.suffix in (".atom", ".rss", ".json") and path.name not in ("index.json",
-                                                                            "status.json"):
+        if layout.feed_url_of("", path.relative_to(feeds).as_posix()) is not None:
             assert_valid_feed(path)
             count += 1
         elif path.suffix == ".opml":
@@ -49,6 +51,7 @@ def entry_ids(path: Path) -> list[str]:
 
 
 def snapshot(feeds: Path) -> dict[str, tuple[int, bytes]]:
-    """Every file's mtime and bytes, except status.json (which changes on every pass)."""
+    """Every file's mtime and bytes, except the reports (status.json changes on every
+    pass; the hub's and the mirror's on their own)."""
     return {str(p.relative_to(feeds)): (p.stat().st_mtime_ns, p.read_bytes())
-            for p in sorted(feeds.rglob("*")) if p.is_file() and p.name != "status.json"}
+            for p in sorted(feeds.rglob("*")) if p.is_file() and p.name not in REPORTS}
