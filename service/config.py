@@ -73,7 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("entries", "50", values.int_range(1, 10_000),
             "Newest entries kept in each feed.", "N"),
     Setting("debounce", "0.2", values.seconds(0.0, 60.0),
-            "Quiet time after a change in seeds/ before a publish pass starts.", "SECONDS"),
+            "Quiet time after a change in seeds/ that may still be going on (a file being "
+            "written, a folder) before a publish pass; a file closed after writing or "
+            "moved into place is published at once.", "SECONDS"),
     Setting("reconcile", "300", values.seconds(1.0, 86_400.0),
             "Period of the full rescan that heals any missed file event.", "SECONDS"),
     Setting("watch", "true", values.boolean,
