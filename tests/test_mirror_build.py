@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,3 +233,12 @@ def test_the_region_comes_from_aws_region(site, recorder):
     assert result.returncode == 0, result.stderr
     signed = [r.headers.get("Authorization", "") for r in recorder.take()]
     assert signed and all("/eu-west-3/s3/aws4_request" in s for s in signed)
+
+
+def test_a_command_without_a_bucket_never_loads_boto3():
+    """boto3 costs every command 130 ms and memory: only a bucket's client loads it."""
+    code = ("import sys, service.cli, service.run, service.mirror.mirror; "
+            "print('boto3' in sys.modules, 'botocore' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, cwd=ROOT).stdout.split()
+    assert loaded == ["False", "False"]

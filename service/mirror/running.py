@@ -128,13 +128,12 @@ def differences(mirror: Mirror) -> list[str]:
         return []
     listed = {item.path: item for item in mirror.bucket.list()
               if not item.path.startswith(OWN)}
-    rows = mirror.ledger.rows
-    problems = [f"{path} is missing" for path in sorted(snapshot.paths() - listed.keys())]
-    problems += [f"{path} is not published" for path in sorted(listed.keys()
-                                                                - snapshot.paths())]
+    rows, wanted = mirror.ledger.rows, snapshot.paths()
+    problems = [f"{path} is missing" for path in sorted(wanted - listed.keys())]
+    problems += [f"{path} is not published" for path in sorted(listed.keys() - wanted)]
     for path, item in sorted(listed.items()):
         row = rows.get(path)
-        if path in snapshot.paths() and (row is None or (row.size, row.etag) != (
+        if path in wanted and (row is None or (row.size, row.etag) != (
                 item.size, item.etag) or snapshot.files.get(path, row.sha256) != row.sha256):
             problems.append(f"{path} is not the published file")
     return problems

@@ -13,10 +13,11 @@ to), and a file that is gone was removed by one.
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -27,7 +28,6 @@ from service.mirror.plan import Item, Plan
 
 T = TypeVar("T")
 R = TypeVar("R")
-IN_FLIGHT = 4  # requests queued per worker: enough to keep each busy, never 100,000 futures
 
 
 class Stopping(Exception):
@@ -120,33 +120,42 @@ class Carrier:
                 self._written = True
 
     def _map(self, work: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
-        """``work`` over ``items`` on the pool, a bounded number in flight; each result as
-        it comes. The first StoreError stops sending: what is in flight finishes, its
-        successes are yielded, then the error is raised."""
-        pending: dict[Future[R], T] = {}
-        error: Exception | None = None
-        left = iter(items)
-        limit = self.workers * IN_FLIGHT
-        while True:
-            while error is None and len(pending) < limit:
-                if self.stop.is_set():
-                    error = Stopping()
-                    break
-                try:
-                    item = next(left)
-                except StopIteration:
-                    break
-                pending[self.pool.submit(work, item)] = item
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = pending.pop(future)
-                try:
-                    result = future.result()
-                except Exception as exc:  # a store's refusal, or a file that cannot be read
-                    error = error or exc
-                    continue
-                yield item, result
-        if error is not None:
-            raise error
+        """``work`` over ``items`` on ``workers`` threads of the pool, each taking the next
+        item as it is free; each result as it comes (a queue, not a future per item:
+        100,000 futures cost more than the uploads' own Python). The first error stops
+        the taking: what is in flight finishes, its successes are yielded, then the error
+        is raised."""
+        source, taking = iter(items), threading.Lock()
+        results: queue.SimpleQueue[tuple[T, R] | None] = queue.SimpleQueue()  # None: a worker ends
+        failed: list[Exception] = []
+
+        def take() -> None:
+            try:
+                while True:
+                    with taking:
+                        if failed or self.stop.is_set():
+                            return
+                        try:
+                            item = next(source)
+                        except StopIteration:
+                            return
+                    try:
+                        results.put((item, work(item)))
+                    except Exception as exc:  # a store's refusal, a file that cannot be read
+                        failed.append(exc)
+            finally:
+                results.put(None)
+
+        for _ in range(self.workers):
+            self.pool.submit(take)
+        running = self.workers
+        while running:
+            got = results.get()
+            if got is None:
+                running -= 1
+            else:
+                yield got
+        if failed:
+            raise failed[0]
+        if self.stop.is_set():
+            raise Stopping()

@@ -62,10 +62,12 @@ def free_pair() -> int:
 class Seaweed:
     """``weed mini`` with its data under ``root``; ``s3`` is its S3 endpoint."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, anonymous_reads: bool = False) -> None:
         self.root = root
         (root / "data").mkdir(parents=True, exist_ok=True)
-        (root / "s3.json").write_text(json.dumps(CREDENTIALS), "utf-8")
+        identities = [*CREDENTIALS["identities"],
+                      *([{"name": "anonymous", "actions": ["Read"]}] if anonymous_reads else [])]
+        (root / "s3.json").write_text(json.dumps({"identities": identities}), "utf-8")
         self.ports = {name: free_pair() for name in SERVICES}
         self.process: subprocess.Popen[bytes] | None = None
 
