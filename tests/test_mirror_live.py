@@ -4,6 +4,7 @@ tells the web what the mirror is doing."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -92,3 +93,24 @@ def test_the_status_file_tells_what_the_bucket_holds(site, served):
     assert status["last_sync"]["uploaded"] >= 1
     assert status["requests"]["put"] >= status["objects"]
     assert status["lag_seconds"]["count"] >= 1
+
+
+def test_an_idle_publisher_keeps_refreshing_its_lock(site, monkeypatch):
+    """Else, unrefreshed past STALE, another publisher would take the prefix over."""
+    from service.config import load_settings
+    from service.mirror import lock
+    from service.mirror.mirror import Mirror
+
+    monkeypatch.setattr(lock, "REFRESH", 0.3)
+    settings = load_settings({"feeds": str(site.feeds), "publish_to": site.target}, {})
+    mirror = Mirror(settings)
+    mirror.start()
+    try:
+        first = wait_for(lambda: site.own().get("lock"), 10, "no lock taken")
+        etags = {site.head(".seedfeeds/lock")["ETag"]}
+        wait_for(lambda: etags.add(site.head(".seedfeeds/lock")["ETag"]) or len(etags) >= 3,
+                 10, "the lock was not refreshed")
+        assert json.loads(first)["owner"] == mirror.lock.owner
+    finally:
+        mirror.stop()
+    assert "lock" not in site.own()  # released as it stopped

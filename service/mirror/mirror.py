@@ -235,7 +235,7 @@ class Mirror:
 
     def _keep_in(self) -> float:
         """Seconds until the lock is to be refreshed."""
-        return max(prefix_lock.REFRESH - (self.lock.clock() - self.lock.refreshed), 0.05)
+        return prefix_lock.REFRESH - (self.lock.clock() - self.lock.refreshed)
 
     def _retry_in(self) -> float:
         if self.failure is None:

@@ -55,10 +55,15 @@ def publisher_for(settings: Settings, mirror: Mirror | None, **options: Any) -> 
 
 def initial_build(settings: Settings, mirror: Mirror) -> Publisher:
     """``live.publishing.initial_build`` for a mirrored publisher: the folder published
-    once (files still being written aside), the publisher returned even if that failed."""
+    once (files still being written aside), the publisher returned even if that failed;
+    then the mirror's thread started (not before: a cold build forks its render workers
+    only while it is the one thread)."""
     publisher = MirroredPublisher(settings, mirror, settle=QUIET)
-    with contextlib.suppress(PassFailed):  # logged by the publisher, retried when live
-        publisher.publish(None)
+    try:
+        with contextlib.suppress(PassFailed):  # logged by the publisher, retried when live
+            publisher.publish(None)
+    finally:
+        mirror.start()
     return publisher
 
 
@@ -78,12 +83,12 @@ def checked(settings: Settings, lazy: bool = True) -> Mirror | None:
 
 @contextlib.contextmanager
 def running(settings: Settings) -> Iterator[Mirror | None]:
-    """For ``publish`` and ``serve``: the mirror on its thread for the block, stopped after."""
+    """For ``publish`` and ``serve``: the mirror, checked, stopped after the block; its
+    thread is started by ``initial_build``, once the first pass is done."""
     mirror = checked(settings, lazy=False)
     if mirror is None:
         yield None
         return
-    mirror.start()
     try:
         yield mirror
     finally:
