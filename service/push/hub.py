@@ -5,7 +5,8 @@ A request is answered before anyone is asked: 202 once it is recorded (its callb
 then asked to verify it, by ``verify``), or 4xx with a one-line reason, and then no
 request at all goes to the callback: a parameter missing or malformed, a topic that is
 not one of this site's feeds, a callback the address policy refuses (``address``), a
-secret of 200 bytes or more. Unknown parameters are ignored, as the spec requires.
+secret of 200 bytes or more, a client or callback host over its rate (429) and a new
+subscription over a cap (``limits``). Unknown parameters are ignored, as the spec requires.
 
 A secret is taken over plain http as over https: the spec asks subscribers to send one
 only over https, and leaves the hub free to refuse or to accept it; behind a proxy that
