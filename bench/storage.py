@@ -175,6 +175,10 @@ def report(args: argparse.Namespace, figures: dict[str, float], latencies: list[
                        ("max", max), ("min", min)):
         print(f"| {name} | {pick(latencies) * 1000:.0f} | "
               f"{pick(passes) * 1000 if passes else float('nan'):.0f} |")
+    slowest = max(range(len(latencies)), key=latencies.__getitem__)
+    print(f"\n{len(passes)} passes for {len(latencies)} drops; the slowest was drop "
+          f"{slowest + 1}, the first ones took "
+          + ", ".join(f"{value * 1000:.0f}" for value in latencies[:5]) + " ms")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from service.mirror.aws import Bucket, StoreError, endpoint
 from service.mirror.cdn import Purger
 from service.mirror.ledger import Conflict, Ledger
 from service.mirror.local import Snapshot
+from service.mirror.objects import split_target
 from service.mirror.plan import Plan, plan
 from service.mirror.report import LastSync, Report
 from service.mirror.sync import Carrier, Outcome, Stopping
@@ -41,12 +42,6 @@ class DeleteGuard(StoreError):
 
 
 NEEDS_A_PERSON = (DeleteGuard, prefix_lock.Held, prefix_lock.Lost, Conflict)
-
-
-def split_target(target: str) -> tuple[str, str]:
-    """``s3://bucket/pre/fix`` as (bucket, prefix)."""
-    bucket, _, prefix = target.removeprefix("s3://").partition("/")
-    return bucket, prefix
 
 
 class Mirror:
@@ -100,7 +95,9 @@ class Mirror:
             return None
 
     def start(self) -> None:
-        """Mirror on a thread of its own, from now until ``stop``."""
+        """Mirror on a thread of its own, from now until ``stop``; mirror.json says at once
+        that the bucket is being brought up to date (not what the last process left)."""
+        self._write_report()
         self._thread = threading.Thread(target=self._run, name="mirror", daemon=True)
         self._thread.start()
 

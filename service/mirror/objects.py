@@ -41,6 +41,12 @@ class Headers:
         return hashlib.sha256(text).hexdigest()[:16]
 
 
+def split_target(target: str) -> tuple[str, str]:
+    """``s3://bucket/pre/fix`` (``--publish-to``) as (bucket, prefix)."""
+    bucket, _, prefix = target.removeprefix("s3://").partition("/")
+    return bucket, prefix
+
+
 def served(path: str) -> bool:
     """``path`` (under feeds/) is a file the web serves, so an object of the bucket."""
     name = path.rsplit("/", 1)[-1]
