@@ -90,7 +90,10 @@ def test_the_status_file_tells_what_the_bucket_holds(site, served):
     assert status["objects"] == len(site.objects())
     assert status["pending"] == {"uploads": 0, "deletes": 0, "purges": 0}
     assert status["failing"] is None
-    assert status["last_sync"]["uploaded"] >= 1
+    last = status["last_sync"]  # the last attempt: the first build's, or the rescan's after it
+    assert set(last) == {"finished", "seconds", "uploaded", "deleted", "unchanged", "bytes",
+                         "purged"}
+    assert last["uploaded"] + last["unchanged"] == status["objects"]
     assert status["requests"]["put"] >= status["objects"]
     assert status["lag_seconds"]["count"] >= 1
 

@@ -103,5 +103,6 @@ def test_a_pass_refreshes_the_changed_urls_at_once_through_the_purge_location(cd
     site.write("storm.txt", seed("Storm closes the harbour", "Harbour", "2024-04-16 09:00"))
     assert site.build(*purge).returncode == 0
     status, headers, body = get(port, "/all.atom")
+    assert status == 200
     assert b"Storm closes the harbour" in body  # within max-age: refreshed by the purge
     assert headers["x-cache"] == "HIT"
