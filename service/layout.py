@@ -19,6 +19,7 @@ OPML = "subscriptions.opml"
 MANIFEST = "index.json"
 STATUS = "status.json"
 HUB_STATUS = "websub.json"  # the hub's figures, for /status and /metrics
+MIRROR_STATUS = "mirror.json"  # the bucket mirror's, likewise
 STYLESHEET = "static/style.css"
 FAVICON = "favicon.ico"  # what every browser and reader asks for
 ICON = "static/icon.png"  # the feeds' icon (RSS <image> must be PNG, GIF or JPEG)

@@ -49,7 +49,8 @@ def create_app(settings: Settings) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False  # "//healthz" is not an address of ours
     folder = Folder(settings.feeds)
-    web = _Operations(folder, site_of(settings), Metrics(folder.status.get, folder.hub.get),
+    web = _Operations(folder, site_of(settings), Metrics(folder.status.get, folder.hub.get,
+                                                       folder.mirror.get),
                       Health(folder))
     for rule, view in (("/healthz", web.healthz), ("/status", web.status),
                        ("/metrics", web.metrics)):
@@ -87,7 +88,8 @@ class _Operations:
         if wanted is None:
             return _text("format must be json or html\n", 400)
         raw = self.folder.status.get()
-        summary = None if not isinstance(raw, dict) else status_summary(raw, self.folder.hub.get())
+        summary = None if not isinstance(raw, dict) else status_summary(
+            raw, self.folder.hub.get(), self.folder.mirror.get())
         if summary is None:
             response = self._no_status(wanted)
         elif wanted == "json":

@@ -132,6 +132,7 @@ class Folder:
         self.manifest = JsonFile(root / layout.MANIFEST)
         self.status = JsonFile(root / layout.STATUS)
         self.hub = JsonFile(root / layout.HUB_STATUS)  # absent where no hub runs
+        self.mirror = JsonFile(root / layout.MIRROR_STATUS)  # absent without --publish-to
         self.hashes = Hashes()
 
     def files(self) -> tuple[int, dict[str, Any]]:

@@ -42,13 +42,15 @@ _PASS_GAUGES = (
 class Metrics:
     """A registry of its own per app, so several apps in one process do not collide."""
 
-    def __init__(self, status: StatusSource, hub: StatusSource = lambda: None) -> None:
+    def __init__(self, status: StatusSource, hub: StatusSource = lambda: None,
+                 mirror: StatusSource = lambda: None) -> None:
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "seedfeeds_http_requests", "HTTP requests answered by this web process.",
             ("route", "status"), registry=self.registry)
         self.registry.register(PublisherCollector(status))
         self.registry.register(HubCollector(hub))
+        self.registry.register(MirrorCollector(mirror))
         self._children: dict[tuple[str, int], Any] = {}  # labels() costs more than inc()
 
     def count(self, route: str, status: int) -> None:
@@ -139,6 +141,48 @@ def _hub_metrics(hub: Mapping[str, Any]) -> Iterator[Metric]:
     yield from _histogram("seedfeeds_websub_push_latency_seconds",
                           "From a feed's change seen by the hub to its push delivered.",
                           hub.get("latency_seconds") or {})
+
+
+class MirrorCollector(Collector):
+    """The bucket mirror's numbers from mirror.json (none without --publish-to)."""
+
+    def __init__(self, mirror: StatusSource) -> None:
+        self._mirror = mirror
+
+    def collect(self) -> Iterator[Metric]:
+        mirror = self._mirror()
+        if not mirror:
+            return
+        try:
+            yield from _mirror_metrics(mirror)
+        except (AttributeError, TypeError, ValueError) as exc:
+            log.warning("mirror.json has unexpected values (%s); mirror metrics skipped", exc)
+
+
+def _mirror_metrics(mirror: Mapping[str, Any]) -> Iterator[Metric]:
+    yield GaugeMetricFamily("seedfeeds_mirror_in_sync",
+                            "1 if the bucket holds what the last pass published.",
+                            value=1 if mirror.get("in_sync") is True else 0)
+    yield GaugeMetricFamily("seedfeeds_mirror_failing",
+                            "1 while uploads to the bucket fail or are refused (see /status).",
+                            value=1 if mirror.get("state") in ("failing", "refused") else 0)
+    if isinstance(mirror.get("objects"), int):
+        yield GaugeMetricFamily("seedfeeds_mirror_objects", "Objects the bucket holds.",
+                                value=float(mirror["objects"]))
+    pending = GaugeMetricFamily("seedfeeds_mirror_pending",
+                                "Uploads, deletes and purges still to do.", labels=("kind",))
+    for kind, count in sorted((mirror.get("pending") or {}).items()):
+        pending.add_metric((str(kind),), float(count))
+    yield pending
+    requests = CounterMetricFamily("seedfeeds_mirror_requests",
+                                   "Requests made to the object store and the CDN.",
+                                   labels=("method",))
+    for method, count in sorted((mirror.get("requests") or {}).items()):
+        requests.add_metric((str(method),), float(count))
+    yield requests
+    yield from _histogram("seedfeeds_mirror_lag_seconds",
+                          "From the end of a pass to the bucket holding it.",
+                          mirror.get("lag_seconds") or {})
 
 
 def _pass_metrics(last: Mapping[str, Any]) -> Iterator[Metric]:

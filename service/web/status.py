@@ -11,16 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 
-def status_summary(raw: dict[str, Any], hub: object = None) -> dict[str, Any]:
-    """/status: "ok" or "degraded" (passes failing, since when and why), counts, errors
-    with path and line, and the last publish that succeeded, from status.json; the
-    hub's figures from websub.json (None where no hub runs)."""
+def status_summary(raw: dict[str, Any], hub: object = None,
+                   mirror: object = None) -> dict[str, Any]:
+    """/status: "ok" or "degraded" (passes failing, or the bucket mirror failing: since
+    when and why), counts, errors with path and line, and the last publish that
+    succeeded, from status.json; the hub's figures from websub.json and the mirror's
+    from mirror.json (None where they do not run)."""
     last_pass, rows = raw.get("last_pass"), raw.get("history")
     last: dict[str, Any] = last_pass if isinstance(last_pass, dict) else {}
     history: list[Any] = rows if isinstance(rows, list) else []
     failing = failing_passes(raw)
+    bucket = mirror_summary(mirror)
     return {
-        "state": "ok" if failing is None else "degraded",
+        "state": "ok" if failing is None and (bucket is None or bucket["state"] not in (
+            "failing", "refused")) else "degraded",
         "failing": failing,
         **{key: last.get(key) for key in ("files", "articles", "tags", "embargoed")},
         "errors": _problems(raw.get("errors")),
@@ -31,6 +35,32 @@ def status_summary(raw: dict[str, Any], hub: object = None) -> dict[str, Any]:
         "next_release": last.get("next_release"),
         "history": [row for row in history if isinstance(row, dict)],
         "websub": hub_summary(hub),
+        "mirror": bucket,
+    }
+
+
+MIRROR_STATES = ("ok", "syncing", "failing", "refused", "stopped")
+
+
+def mirror_summary(raw: object) -> dict[str, Any] | None:
+    """mirror.json's figures: where it mirrors to, its state (ok, syncing, failing,
+    refused: a person must act, stopped), whether the bucket holds the last pass, what
+    waits, the last sync, and the failure (since, attempts, error, next retry)."""
+    if not isinstance(raw, dict):
+        return None
+    pending, last = raw.get("pending"), raw.get("last_sync")
+    state = raw.get("state")
+    return {
+        "target": _text(raw.get("target")),
+        "state": state if state in MIRROR_STATES else None,
+        "in_sync": raw.get("in_sync") if isinstance(raw.get("in_sync"), bool) else None,
+        "objects": _whole(raw.get("objects")),
+        "pending": {key: _whole(pending.get(key)) for key in ("uploads", "deletes", "purges")}
+        if isinstance(pending, dict) else None,
+        "last_sync": {key: last.get(key) for key in (
+            "finished", "seconds", "uploaded", "deleted", "unchanged", "bytes", "purged")}
+        if isinstance(last, dict) else None,
+        "failing": failing_passes(raw),
     }
 
 
