@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from service import layout
 
-STATUS = "mirror.json"  # the mirror's state in feeds/, for /status and /metrics (report)
+STATUS = layout.MIRROR_STATUS  # the mirror's state in feeds/, for /status and /metrics (report)
 # Files of feeds/ the web does not serve: the manifest, status and figures files. (Their
 # .gz siblings and the temp files of a pass in flight are left out by ``served`` too.)
 NOT_SERVED = frozenset({layout.MANIFEST, layout.STATUS, layout.HUB_STATUS, STATUS})
