@@ -1,11 +1,16 @@
-"""Fixtures shared by the tests: seed files written into a temporary folder."""
+"""Fixtures shared by the tests: seed files written into a temporary folder, and an
+S3-compatible store (one per test module) behind a proxy recording every request."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # imported by the fixtures that need it: it loads boto3
+    from support.seaweed import Recorder, Seaweed
 
 SHARED_SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 REAL_SEED = SHARED_SEEDS / "000_73324a814fad35fd.txt"
@@ -42,7 +47,6 @@ def write(seeds: Path) -> Callable[[str, str | bytes], Path]:
 
 # --- the web side: one site built by `seedfeeds build`, served by one `seedfeeds web` ---
 
-from collections.abc import Iterator  # noqa: E402  (appended below the lead's fixtures)
 
 from support import webserver  # noqa: E402
 from support.processes import Server  # noqa: E402
@@ -60,3 +64,23 @@ def web(built_site: webserver.Built) -> Iterator[Server]:
     with webserver.running(built_site.feeds, built_site.port, "--base-url",
                            built_site.base_url, "--max-age", "123") as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
+    """SeaweedFS on 127.0.0.1, started for the module that asks for it."""
+    from support.seaweed import Seaweed
+
+    seaweed = Seaweed(tmp_path_factory.mktemp("seaweed")).start()
+    yield seaweed
+    seaweed.stop()
+
+
+@pytest.fixture(scope="module")
+def recorder(store: Seaweed) -> Iterator[Recorder]:
+    """A proxy in front of ``store`` that records what the publisher asks of it."""
+    from support.seaweed import Recorder
+
+    proxy = Recorder(store.s3)
+    yield proxy
+    proxy.close()

@@ -20,20 +20,6 @@ from support.seaweed import Recorder, Seaweed, environment, free_pair
 from support.waiting import wait_for
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
-    seaweed = Seaweed(tmp_path_factory.mktemp("seaweed")).start()
-    yield seaweed
-    seaweed.stop()
-
-
-@pytest.fixture(scope="module")
-def recorder(store: Seaweed) -> Iterator[Recorder]:
-    proxy = Recorder(store.s3)
-    yield proxy
-    proxy.close()
-
-
 @pytest.fixture
 def site(tmp_path: Path, store: Seaweed, recorder: Recorder) -> MirroredSite:
     made = MirroredSite(tmp_path, recorder, store.s3)

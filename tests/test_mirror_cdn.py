@@ -16,20 +16,6 @@ from support.mirrored import MirroredSite, seed
 from support.seaweed import Recorder, Seaweed, environment
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
-    seaweed = Seaweed(tmp_path_factory.mktemp("seaweed")).start()
-    yield seaweed
-    seaweed.stop()
-
-
-@pytest.fixture(scope="module")
-def recorder(store: Seaweed) -> Iterator[Recorder]:
-    proxy = Recorder(store.s3)
-    yield proxy
-    proxy.close()
-
-
 class Cdn:
     """A local HTTP server that records each request (method, path with query, body) and
     answers 200, or as CloudFront answers a new invalidation."""

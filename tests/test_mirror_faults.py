@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,6 @@ from support.mirrored import MirroredSite, seed
 from support.processes import ROOT, SEEDFEEDS
 from support.seaweed import Recorder, Seaweed, environment
 from support.waiting import wait_for
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
-    seaweed = Seaweed(tmp_path_factory.mktemp("seaweed")).start()
-    yield seaweed
-    seaweed.stop()
-
-
-@pytest.fixture(scope="module")
-def recorder(store: Seaweed) -> Iterator[Recorder]:
-    proxy = Recorder(store.s3)
-    yield proxy
-    proxy.close()
 
 
 @pytest.fixture

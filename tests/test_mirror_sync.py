@@ -3,27 +3,12 @@ it would upload and delete and writes nothing, otherwise the bucket is repaired.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from support.mirrored import MirroredSite, seed
 from support.seaweed import Recorder, Seaweed
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:
-    seaweed = Seaweed(tmp_path_factory.mktemp("seaweed")).start()
-    yield seaweed
-    seaweed.stop()
-
-
-@pytest.fixture(scope="module")
-def recorder(store: Seaweed) -> Iterator[Recorder]:
-    proxy = Recorder(store.s3)
-    yield proxy
-    proxy.close()
 
 
 @pytest.fixture
