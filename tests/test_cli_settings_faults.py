@@ -146,6 +146,24 @@ def test_an_unknown_seedfeeds_variable_is_a_warning_naming_the_closest_setting(t
     assert "SEEDFEEDS_PORT" in warnings[0] and "warning" in warnings[0].lower()
 
 
+def run_on_a_taken_port(tmp_path, command: str, flag: str) -> tuple[int, str]:
+    """`seedfeeds COMMAND` on tmp_path's folders with ``flag`` naming a port another
+    socket holds: the port and the command's last line on stderr, after checking it
+    exited 2 with no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*SEEDFEEDS, command, "--seeds", str(tmp_path / "seeds"), "--feeds",
+             str(tmp_path / "feeds"), "--state", str(tmp_path / "state.sqlite"),
+             "--host", "127.0.0.1", flag, str(port)],
+            capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONUTF8": "1"})
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    return port, done.stderr.strip().splitlines()[-1]
+
+
 def test_a_port_in_use_stops_serve_with_one_line_before_it_touches_the_site(tmp_path):
     """A restart (the site is there) would rebuild beside the web server: a port in use
     must stop it at once with one line, not after the rebuild or with a traceback."""
@@ -153,36 +171,14 @@ def test_a_port_in_use_stops_serve_with_one_line_before_it_touches_the_site(tmp_
     (tmp_path / "seeds" / "ferry.txt").write_text(FERRY)
     assert build(tmp_path).exit_code == 0
     before = (tmp_path / "feeds" / "status.json").read_bytes()
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        done = subprocess.run(
-            [*SEEDFEEDS, "serve", "--seeds", str(tmp_path / "seeds"), "--feeds",
-             str(tmp_path / "feeds"), "--state", str(tmp_path / "state.sqlite"),
-             "--host", "127.0.0.1", "--port", str(port)],
-            capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONUTF8": "1"})
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert "--port / SEEDFEEDS_PORT" in last and str(port) in last, done.stderr
+    port, last = run_on_a_taken_port(tmp_path, "serve", "--port")
+    assert "--port / SEEDFEEDS_PORT" in last and str(port) in last, last
     assert (tmp_path / "feeds" / "status.json").read_bytes() == before
 
 
 def test_a_hub_port_in_use_stops_publish_with_one_line_before_the_first_build(tmp_path):
     (tmp_path / "seeds").mkdir()
     (tmp_path / "seeds" / "ferry.txt").write_text(FERRY)
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        done = subprocess.run(
-            [*SEEDFEEDS, "publish", "--seeds", str(tmp_path / "seeds"), "--feeds",
-             str(tmp_path / "feeds"), "--state", str(tmp_path / "state.sqlite"),
-             "--host", "127.0.0.1", "--websub-port", str(port)],
-            capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONUTF8": "1"})
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert "--websub-port / SEEDFEEDS_WEBSUB_PORT" in last and str(port) in last, done.stderr
+    port, last = run_on_a_taken_port(tmp_path, "publish", "--websub-port")
+    assert "--websub-port / SEEDFEEDS_WEBSUB_PORT" in last and str(port) in last, last
     assert not (tmp_path / "feeds" / "status.json").exists()
