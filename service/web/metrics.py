@@ -49,8 +49,8 @@ class Metrics:
             "seedfeeds_http_requests", "HTTP requests answered by this web process.",
             ("route", "status"), registry=self.registry)
         self.registry.register(PublisherCollector(status))
-        self.registry.register(HubCollector(hub))
-        self.registry.register(MirrorCollector(mirror))
+        self.registry.register(ReportCollector(hub, "websub.json", _hub_metrics))
+        self.registry.register(ReportCollector(mirror, "mirror.json", _mirror_metrics))
         self._children: dict[tuple[str, int], Any] = {}  # labels() costs more than inc()
 
     def count(self, route: str, status: int) -> None:
@@ -105,58 +105,39 @@ _HUB_GAUGES = (
 )
 
 
-class HubCollector(Collector):
-    """The WebSub hub's numbers from websub.json, read at each scrape (none where no
-    hub runs)."""
+class ReportCollector(Collector):
+    """The numbers of a report another part writes beside status.json (the hub's
+    websub.json, the mirror's mirror.json), read at each scrape; none while it is absent
+    (no hub runs, no --publish-to)."""
 
-    def __init__(self, hub: StatusSource) -> None:
-        self._hub = hub
+    def __init__(self, source: StatusSource, name: str,
+                 metrics: Callable[[Mapping[str, Any]], Iterator[Metric]]) -> None:
+        self._source, self._name, self._metrics = source, name, metrics
 
     def collect(self) -> Iterator[Metric]:
-        hub = self._hub()
-        if not hub:
+        report = self._source()
+        if not report:
             return
         try:
-            yield from _hub_metrics(hub)
+            yield from self._metrics(report)
         except (AttributeError, TypeError, ValueError) as exc:
-            log.warning("websub.json has unexpected values (%s); hub metrics skipped", exc)
+            log.warning("%s has unexpected values (%s); its metrics skipped", self._name, exc)
 
 
 def _hub_metrics(hub: Mapping[str, Any]) -> Iterator[Metric]:
     for name, help_text, key in _HUB_GAUGES:
         if isinstance(hub.get(key), int):
             yield GaugeMetricFamily(name, help_text, value=float(hub[key]))
-    feeds = GaugeMetricFamily("seedfeeds_websub_feed_subscriptions",
-                              "Active WebSub subscriptions of one feed.", labels=("feed",))
-    for feed, count in sorted((hub.get("by_feed") or {}).items()):
-        feeds.add_metric((str(feed),), float(count))
-    yield feeds
-    events = CounterMetricFamily(
+    yield _labelled(GaugeMetricFamily("seedfeeds_websub_feed_subscriptions",
+                                       "Active WebSub subscriptions of one feed.",
+                                       labels=("feed",)), hub.get("by_feed"))
+    yield _labelled(CounterMetricFamily(
         "seedfeeds_websub_events", "What the hub did: pushes delivered, failed (each failed "
         "attempt), given up, ended by 410 (gone); requests verified, unconfirmed, denied.",
-        labels=("event",))
-    for event, count in sorted((hub.get("counts") or {}).items()):
-        events.add_metric((str(event),), float(count))
-    yield events
+        labels=("event",)), hub.get("counts"))
     yield from _histogram("seedfeeds_websub_push_latency_seconds",
                           "From a feed's change seen by the hub to its push delivered.",
                           hub.get("latency_seconds") or {})
-
-
-class MirrorCollector(Collector):
-    """The bucket mirror's numbers from mirror.json (none without --publish-to)."""
-
-    def __init__(self, mirror: StatusSource) -> None:
-        self._mirror = mirror
-
-    def collect(self) -> Iterator[Metric]:
-        mirror = self._mirror()
-        if not mirror:
-            return
-        try:
-            yield from _mirror_metrics(mirror)
-        except (AttributeError, TypeError, ValueError) as exc:
-            log.warning("mirror.json has unexpected values (%s); mirror metrics skipped", exc)
 
 
 def _mirror_metrics(mirror: Mapping[str, Any]) -> Iterator[Metric]:
@@ -169,20 +150,23 @@ def _mirror_metrics(mirror: Mapping[str, Any]) -> Iterator[Metric]:
     if isinstance(mirror.get("objects"), int):
         yield GaugeMetricFamily("seedfeeds_mirror_objects", "Objects the bucket holds.",
                                 value=float(mirror["objects"]))
-    pending = GaugeMetricFamily("seedfeeds_mirror_pending",
-                                "Uploads, deletes and purges still to do.", labels=("kind",))
-    for kind, count in sorted((mirror.get("pending") or {}).items()):
-        pending.add_metric((str(kind),), float(count))
-    yield pending
-    requests = CounterMetricFamily("seedfeeds_mirror_requests",
-                                   "Requests made to the object store and the CDN.",
-                                   labels=("method",))
-    for method, count in sorted((mirror.get("requests") or {}).items()):
-        requests.add_metric((str(method),), float(count))
-    yield requests
+    yield _labelled(GaugeMetricFamily("seedfeeds_mirror_pending",
+                                       "Uploads, deletes and purges still to do.",
+                                       labels=("kind",)), mirror.get("pending"))
+    yield _labelled(CounterMetricFamily("seedfeeds_mirror_requests",
+                                        "Requests made to the object store and the CDN.",
+                                        labels=("method",)), mirror.get("requests"))
     yield from _histogram("seedfeeds_mirror_lag_seconds",
                           "From the end of a pass to the bucket holding it.",
                           mirror.get("lag_seconds") or {})
+
+
+def _labelled(family: GaugeMetricFamily | CounterMetricFamily,
+              counts: Mapping[str, Any] | None) -> Metric:
+    """``family`` with one sample per entry of ``counts``, by its one label."""
+    for label, count in sorted((counts or {}).items()):
+        family.add_metric((str(label),), float(count))
+    return family
 
 
 def _pass_metrics(last: Mapping[str, Any]) -> Iterator[Metric]:
