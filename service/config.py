@@ -71,7 +71,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "UTC", values.timezone,
             "Time zone of release times written without an offset.", "ZONE"),
     Setting("entries", "50", values.int_range(1, 10_000),
-            "Newest entries kept in each feed.", "N"),
+            "Entries in each feed's subscription document: its newest arrivals.", "N"),
+    Setting("archive_size", "25", values.int_range(1, 10_000),
+            "Entries in each frozen archive document (RFC 5005), oldest arrivals first; "
+            "taken as --entries if larger. The subscription document holds the arrivals "
+            "since the newest archive: more than --entries minus this, at most --entries.",
+            "N"),
     Setting("debounce", "0.2", values.seconds(0.0, 60.0),
             "Quiet time after a change in seeds/ that may still be going on (a file being "
             "written, a folder) before a publish pass; a file closed after writing or "
@@ -174,6 +179,7 @@ class Settings:
     websub_port: int
     timezone: ZoneInfo
     entries: int
+    archive_size: int
     debounce: float
     reconcile: float
     watch: bool

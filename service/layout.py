@@ -24,6 +24,13 @@ STYLESHEET = "static/style.css"
 FAVICON = "favicon.ico"  # what every browser and reader asks for
 ICON = "static/icon.png"  # the feeds' icon (RSS <image> must be PNG, GIF or JPEG)
 NOT_FOUND = "404.html"
+ROBOTS = "robots.txt"
+SITEMAP = "sitemap.xml"  # every article and tag page; an index of SITEMAPS above 50,000 URLs
+SITEMAPS = "sitemaps"  # the folder of a large sitemap's parts: sitemaps/1.xml, ...
+NEWS_SITEMAP = "sitemap-news.xml"  # the articles released in the last 48 hours
+ARCHIVE = "archive"  # frozen archive documents (RFC 5005): archive/all/1.atom, ...
+# Frozen archives never change: caches may keep them for a year without asking again.
+IMMUTABLE = "public, max-age=31536000, immutable"
 # The media type of each kind of published file, as the web serves it and the hub pushes it.
 TEXT = "; charset=utf-8"
 CONTENT_TYPES = {
@@ -35,6 +42,8 @@ CONTENT_TYPES = {
     ".css": "text/css" + TEXT,
     ".ico": "image/x-icon",
     ".png": "image/png",
+    ".xml": "application/xml" + TEXT,
+    ".txt": "text/plain" + TEXT,
 }
 
 
@@ -69,6 +78,34 @@ def link_header(hubs: tuple[str, ...], self_url: str) -> str:
     return ", ".join([*(f'<{hub}>; rel="hub"' for hub in hubs), f'<{self_url}>; rel="self"'])
 
 
+def archive_file(slug: str | None, number: int, fmt: str) -> str:
+    """The file of a feed's archive document ``number`` (1 is the oldest):
+    archive/all/1.atom, or archive/tags/<slug>/1.atom."""
+    return (f"{ARCHIVE}/all/{number}.{fmt}" if slug is None
+            else f"{ARCHIVE}/tags/{slug}/{number}.{fmt}")
+
+
+def archive_links(base_url: str, slug: str | None, number: int) -> FeedLinks:
+    """The URLs of a feed's archive document ``number`` in each format; its page is
+    the feed's own page."""
+    stem = (f"{base_url}/{ARCHIVE}/all/{number}" if slug is None
+            else f"{base_url}/{ARCHIVE}/tags/{quote(slug)}/{number}")
+    return FeedLinks(page=feed_links(base_url, slug).page, atom=f"{stem}.atom",
+                     rss=f"{stem}.rss", json=f"{stem}.json")
+
+
+def immutable(path: str) -> bool:
+    """A file whose bytes never change once written (a frozen archive), served and
+    uploaded with ``IMMUTABLE``."""
+    return path.startswith(f"{ARCHIVE}/")
+
+
+def unlisted(path: str) -> bool:
+    """Files left out of the manifest, for their number: article pages and archives
+    (the web hashes those itself)."""
+    return path.startswith(("articles/", f"{ARCHIVE}/"))
+
+
 def tag_page_file(slug: str) -> str:
     return f"tags/{slug}/index.html"
 
@@ -100,9 +137,9 @@ def opml_url(base_url: str) -> str:
 
 
 def compressed(path: str) -> bool:
-    """Files readers poll get a precompressed .gz sibling; article pages do not
-    (100,000 more files would double a cold build)."""
-    return not path.startswith("articles/") and path.endswith(
+    """Files readers poll get a precompressed .gz sibling; article pages and archives
+    do not (read once each; 100,000 more files would double a cold build)."""
+    return not unlisted(path) and path.endswith(
         (".atom", ".rss", ".json", ".opml", ".html")) and path not in (MANIFEST, STATUS)
 
 

@@ -80,9 +80,14 @@ class Feed:
     links: FeedLinks
     author: str
     updated: datetime  # newest entry's updated; for an empty feed, when it emptied
-    entries: tuple[Entry, ...]  # newest published first, ties by id
+    entries: tuple[Entry, ...]  # newest arrival first (catalog.released.order)
     hubs: tuple[str, ...] = ()  # the WebSub hubs it names (rel="hub")
     icon: str = ""  # URL of the site's icon
+    # Where this document stands among the feed's documents (RFC 5005): ``links`` are
+    # always the subscription document's (an archive's rel="current").
+    archive: FeedLinks | None = None  # an archive document's own URLs (rel="self")
+    prev_archive: FeedLinks | None = None  # the newest older archive (rel="prev-archive")
+    complete: bool = False  # a subscription document that holds every entry (fh:complete)
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,17 @@ def tag_refs(article: Article, refs: Mapping[str, TagRef]) -> tuple[TagRef, ...]
     return tuple([refs[tag_key(name)] for name in article.tags])
 
 
-def order(entry: Entry, published: float | None = None) -> tuple[float, str]:
-    """Sort key: newest ``published`` first, ties by id (never by file or path);
-    ``published`` is the entry's timestamp, if the caller has it already."""
-    return (-(entry.published.timestamp() if published is None else published), entry.id)
+def order(entry: Entry, published: float | None = None,
+          first_seen: float | None = None) -> tuple[float, float, str]:
+    """Sort key: newest arrival first, then newest ``published``, ties by id (never by
+    file or path). An article arrives when it is released: at its release time, or when
+    the publisher first saw it if that was later (a back-dated article dropped today
+    arrives today, and is seen at the head of its feeds; entries keep their true
+    ``published``). Articles that arrive together, as in a cold build, keep the order
+    of their dates. ``published`` is the entry's timestamp, if the caller has it."""
+    stamp = entry.published.timestamp() if published is None else published
+    arrival = stamp if first_seen is None else max(stamp, first_seen)
+    return (-arrival, -stamp, entry.id)
 
 
 def feed_of(settings: Settings, slug: str | None, name: str | None,

@@ -25,7 +25,7 @@ class Releases:
     def __init__(self, catalog: Catalog, state: State, base_url: str) -> None:
         self.catalog, self.state, self.base_url = catalog, state, base_url
         self.entries: dict[str, Entry] = {}  # the visible (released) articles
-        self.order_keys: dict[str, tuple[float, str]] = {}  # id -> views.order(entry)
+        self.order_keys: dict[str, tuple[float, float, str]] = {}  # id -> views.order()
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
 
@@ -71,12 +71,13 @@ class Releases:
             article = self.catalog.articles.get(article_id)
             if article is None:
                 continue
-            published, updated = views.times_of(article, self.state.articles[article_id])
+            seen = self.state.articles[article_id]
+            published, updated = views.times_of(article, seen)
             stamp = published.timestamp()
             if stamp > now:
                 self.embargoed[article_id] = published
             else:
-                released.append((article, published, updated, stamp))
+                released.append((article, published, updated, stamp, seen.first_seen))
         keys = {tag_key(name) for article, *_ in released for name in article.tags}
         tags |= keys
         self.state.claim_slugs(assign_slugs(
@@ -85,9 +86,9 @@ class Releases:
         for key in keys - refs.keys():
             refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
         base_url = self.base_url
-        for article, published, updated, stamp in released:
+        for article, published, updated, stamp, first_seen in released:
             entry = views.entry_of(article, published, updated, views.tag_refs(article, refs),
                                    base_url)
             self.entries[article.id] = entry
-            self.order_keys[article.id] = views.order(entry, stamp)
+            self.order_keys[article.id] = views.order(entry, stamp, first_seen)
         return tags
