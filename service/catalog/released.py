@@ -7,7 +7,7 @@ built by ``layout`` from the base URL, and every sequence leaves here sorted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from service import layout
 from service.catalog.state import Seen, to_datetime
@@ -55,17 +55,43 @@ def order(entry: Entry, published: float | None = None,
 
 
 def feed_of(settings: Settings, slug: str | None, name: str | None,
-            entries: Iterable[Entry], emptied: datetime) -> Feed:
-    """A feed of the given (already sorted, already windowed) entries."""
+            entries: Iterable[Entry], emptied: datetime, archives: int = 0) -> Feed:
+    """A feed's subscription document of the given (already sorted) entries: the newest
+    arrivals since its newest archive (of ``archives``), or all of them (fh:complete)."""
     entries = tuple(entries)
-    title = settings.site_title if name is None else f"{name} · {settings.site_title}"
-    subtitle = (f"Every article published on {settings.site_title}" if name is None
-                else f"Articles tagged “{name}” on {settings.site_title}")
-    updated = max((e.updated for e in entries), default=emptied)
-    return Feed(slug=slug, title=title, subtitle=subtitle,
-                links=layout.feed_links(settings.base_url, slug), author=settings.feed_author,
-                updated=updated, entries=entries, hubs=layout.hub_urls(settings),
-                icon=layout.icon_url(settings.base_url))
+    base = settings.base_url
+    return Feed(slug=slug, title=_title(settings, name), subtitle=_subtitle(settings, name),
+                links=layout.feed_links(base, slug), author=settings.feed_author,
+                updated=max((e.updated for e in entries), default=emptied), entries=entries,
+                hubs=layout.hub_urls(settings), icon=layout.icon_url(base),
+                prev_archive=layout.archive_links(base, slug, archives) if archives else None,
+                complete=not archives)
+
+
+def archive_of(settings: Settings, slug: str | None, name: str | None, number: int,
+               entries: Iterable[Entry]) -> Feed:
+    """A feed's archive document ``number`` (1 the oldest) of the given entries, newest
+    first. It names no hub: an archive never changes, so there is nothing to push."""
+    entries = tuple(entries)
+    base = settings.base_url
+    return Feed(slug=slug, title=_title(settings, name), subtitle=_subtitle(settings, name),
+                links=layout.feed_links(base, slug), author=settings.feed_author,
+                updated=max((e.updated for e in entries), default=_EPOCH), entries=entries,
+                icon=layout.icon_url(base), archive=layout.archive_links(base, slug, number),
+                prev_archive=layout.archive_links(base, slug, number - 1) if number > 1
+                else None)
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)  # an archive emptied by deletions
+
+
+def _title(settings: Settings, name: str | None) -> str:
+    return settings.site_title if name is None else f"{name} · {settings.site_title}"
+
+
+def _subtitle(settings: Settings, name: str | None) -> str:
+    return (f"Every article published on {settings.site_title}" if name is None
+            else f"Articles tagged “{name}” on {settings.site_title}")
 
 
 def summary_of(feed: Feed, name: str, count: int) -> TagSummary:

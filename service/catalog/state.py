@@ -26,9 +26,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from service.catalog import statefile
+from service.catalog import keptrows, statefile
 from service.config import Settings
 from service.model import Article
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT = 5.0  # seconds an operation waits for another process's lock on the state
 
 SCHEMA_VERSION = 1
-TABLES = ("meta", "articles", "tags", "kept")
+TABLES = ("meta", "articles", "tags", "kept", "archives")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -54,6 +54,12 @@ CREATE TABLE IF NOT EXISTS tags (
 CREATE TABLE IF NOT EXISTS kept (
     path TEXT PRIMARY KEY,         -- a seed file that fails to parse, relative to seeds/
     articles TEXT NOT NULL         -- JSON: its last good articles, which stay published
+);
+CREATE TABLE IF NOT EXISTS archives (
+    feed TEXT NOT NULL,            -- a tag key, or '' for the all feed
+    number INTEGER NOT NULL,       -- of the feed's archive documents, 1 the oldest
+    entries TEXT NOT NULL,         -- JSON [[id, updated epoch seconds], ...], oldest first
+    PRIMARY KEY (feed, number)
 );
 """
 
@@ -90,7 +96,7 @@ class State:
                                     "name a file in a folder this user can write") from None
         new = False
         for _ in range(2):  # a second time only when loading found damage the check missed
-            damage = self._damage()
+            damage = statefile.damage(self.path, self.busy_timeout)
             if damage is not None:
                 self._set_aside(damage)
                 new = True
@@ -102,31 +108,6 @@ class State:
         raise statefile.refusal(self.path, f"is corrupt ({damage}) "
                                 + ("even when new" if new else "though SQLite's quick check "
                                    "passes it"), "move it away, and check the disk it is on")
-
-    def _damage(self) -> str | None:
-        """What SQLite's quick_check finds wrong with the file (None: sound, or empty).
-        Read-only: closing a read-only connection checkpoints nothing, so the -wal stays
-        as it was found, to be copied aside with the rest."""
-        if not self.path.exists() or not self.path.stat().st_size:
-            return None
-        try:
-            db = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True,
-                                 timeout=self.busy_timeout)
-        except sqlite3.Error:
-            return None  # the read-write open says what is wrong
-        try:
-            report = [" ".join(str(row[0]).split()) for row in db.execute("PRAGMA quick_check")]
-        except sqlite3.Error as exc:
-            if statefile.is_corruption(exc):
-                return str(exc)
-            if statefile.is_busy(exc):
-                raise statefile.startup_error(self.path, exc, self.busy_timeout) from exc
-            return None  # a hot journal a reader cannot roll back: the read-write open will
-        finally:
-            db.close()
-        if report == ["ok"]:
-            return None
-        return report[0] + (f" and {len(report) - 1} more" if report[1:] else "")
 
     def _set_aside(self, damage: str) -> None:
         """Copy the corrupt state aside, then leave an empty file to start afresh in."""
@@ -190,6 +171,11 @@ class State:
         self.emptied: dict[str, float] = dict(db.execute(
             "SELECT key, emptied FROM tags WHERE emptied IS NOT NULL"))
         self.kept: set[str] = {path for (path,) in db.execute("SELECT path FROM kept")}
+        # feed ('' for all) -> its frozen archives, oldest first: (id, updated) each
+        self.archived: dict[str, list[tuple[tuple[str, int], ...]]] = {}
+        rows = db.execute("SELECT feed, entries FROM archives ORDER BY feed, number")
+        for feed, entries in rows:
+            self.archived.setdefault(feed, []).append(tuple(map(tuple, json.loads(entries))))
 
     @contextlib.contextmanager
     def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
@@ -242,7 +228,7 @@ class State:
 
     def keep(self, path: str, articles: Sequence[Article]) -> None:
         """Remember the last good articles of a file that now fails to parse."""
-        data = json.dumps([_article_row(a) for a in articles], ensure_ascii=False)
+        data = json.dumps([keptrows.article_row(a) for a in articles], ensure_ascii=False)
         with self._writing("keep the last good articles of a file") as db:
             db.execute("INSERT OR REPLACE INTO kept VALUES (?, ?)", (path, data))
         self.kept.add(path)
@@ -258,7 +244,7 @@ class State:
             raise statefile.pass_error(self.path, exc, self.busy_timeout,
                                        "read the last good articles of a file") from exc
         try:
-            return tuple(_article_of(fields) for fields in json.loads(row[0]))
+            return tuple(keptrows.article_of(fields) for fields in json.loads(row[0]))
         except (TypeError, ValueError, KeyError) as exc:
             log.warning("kept articles of %s are unreadable (%s); they are dropped", path, exc)
             return ()
@@ -272,25 +258,21 @@ class State:
             db.executemany("DELETE FROM kept WHERE path = ?", [(p,) for p in gone])
         self.kept.difference_update(gone)
 
+    def record_archives(self, rows: Iterable[tuple[str, int, Sequence[tuple[str, int]]]]) -> None:
+        """Record archives frozen, or rewritten without a deleted article, as (feed,
+        number, entries) in one transaction; a feed's archives are numbered from 1."""
+        done = sorted((feed, number, tuple(held)) for feed, number, held in rows)
+        if not done:
+            return
+        with self._writing("record archives") as db:
+            db.executemany("INSERT OR REPLACE INTO archives VALUES (?, ?, ?)",
+                           [(f, n, json.dumps(e, separators=(",", ":"))) for f, n, e in done])
+        for feed, number, entries in done:
+            held = self.archived.setdefault(feed, [])
+            held[number - 1:number] = [entries]
+
     def close(self) -> None:
         self._db.close()
-
-
-def _article_row(article: Article) -> dict[str, Any]:
-    """An article as JSON, every field: it is published again from this alone."""
-    return {"id": article.id, "title": article.title, "tags": list(article.tags),
-            "published": article.published.isoformat() if article.published else None,
-            "paragraphs": list(article.paragraphs), "summary": article.summary,
-            "source": article.source, "line": article.line, "markup": article.markup,
-            "link": article.link, "author": article.author}
-
-
-def _article_of(row: dict[str, Any]) -> Article:
-    published = row["published"]
-    return Article(row["id"], row["title"], tuple(row["tags"]),
-                   datetime.fromisoformat(published) if published else None,
-                   tuple(row["paragraphs"]), row["summary"], row["source"], row["line"],
-                   row["markup"], row["link"], row["author"])
 
 
 @lru_cache(maxsize=4096)

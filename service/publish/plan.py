@@ -3,13 +3,14 @@
 Each feed and tag page remembers the feed it was last rendered from, so a pass
 renders only what differs: a change to one article re-renders its page, its tags'
 feeds and pages, and the front files (the all feed, index, OPML), nothing else.
-The plan is a list of jobs, rendered here or by forked workers (``fanout``).
+Each feed's archive log (``archives``) says which entries its subscription document
+holds; the archives it freezes are rendered once, and never again while their files
+are there. The plan is a list of jobs, rendered here or by forked workers (``fanout``).
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from service import layout
@@ -18,14 +19,18 @@ from service.catalog.catalog import Catalog
 from service.catalog.state import State, to_datetime
 from service.config import Settings
 from service.model import Feed, TagSummary
+from service.publish.archives import FeedLog
 from service.publish.dating import Releases
 from service.publish.fanout import Job
 
-# Jobs: ("article", id), ("feed", feed), ("tag_page", feed, count), ("front", rows, all feed).
+# Jobs: ("article", id), ("feed", feed), ("tag_page", feed, count), ("front", rows, all feed),
+# ("archive", feed, number).
 # What each kind of render job costs, in article pages (measured on the 100,000-article
 # corpus: a page 0.1 ms, a tag's feeds in three formats with .gz 15 ms, a tag page 3 ms,
-# the front files 50 ms): a cold build's workers get batches of equal cost.
-JOB_WEIGHT = {"article": 1, "tag_page": 30, "feed": 150, "front": 500}
+# the front files 50 ms, an archive in three formats 1 ms): a cold build's workers get
+# batches of equal cost.
+JOB_WEIGHT = {"article": 1, "tag_page": 30, "feed": 150, "front": 500, "archive": 10}
+ALL = ""  # the all feed's key among the tags' in the archive logs
 
 
 @dataclass
@@ -51,26 +56,37 @@ class Planner:
         self.releases = releases
         self.rendered = _Rendered()
         self.summaries: dict[str, TagSummary] = {}  # tag key -> its row on the index
+        self.logs: dict[str, FeedLog] = {}  # tag key (ALL: the all feed) -> its archive log
+        self._frozen: list[tuple[str, int, tuple[tuple[str, int], ...]]] = []
 
-    def plan(self, dirty: set[str], tags: set[str], now: float) -> Plan:
-        """Article pages, tag feeds and pages, the front files: in that order."""
+    def plan(self, dirty: set[str], tags: set[str], now: float,
+             present: Callable[[str], bool] = lambda path: False) -> Plan:
+        """Article pages, archives, tag feeds and pages, the front files: in that order.
+        ``present``: whether a file is there, asked in the first pass of a process of
+        each archive (one that is there is not rendered again)."""
         entries = self.releases.entries
         jobs: list[Job] = []
+        archives: list[Job] = []
         removals: list[str] = []
         for article_id in sorted(dirty):
             if article_id in entries:
                 jobs.append(("article", article_id))
             else:
                 removals.append(layout.article_file(article_id))
+        feeds: list[Job] = []
         for key in sorted(tags & self.state.slugs.keys()):
             ids = [i for i in self.catalog.tag_ids.get(key, ()) if i in entries]
             self._mark_emptied(key, bool(ids), now)
-            jobs.extend(self._tag_jobs(key, ids))
-        all_feed = self._feed(None, None, self._all_candidates(dirty), None)
+            archives += self._archive_jobs(key, ids, dirty, present)
+            feeds.extend(self._tag_jobs(key, ids))
+        archives += self._archive_jobs(ALL, entries.keys(), dirty, present)
+        self.state.record_archives(self._frozen)
+        self._frozen = []
+        all_feed = self._feed(None, None, None)
         if self.rendered.feeds.get(None) != all_feed or tags:
-            jobs.append(("front", tuple(self._index_rows()), all_feed))
+            feeds.append(("front", tuple(self._index_rows()), all_feed))
             self.rendered.feeds[None] = all_feed
-        return Plan(jobs, removals)
+        return Plan(jobs + archives + feeds, removals)
 
     def orphans(self, published: Iterable[str]) -> list[str]:
         """Files no article or tag accounts for (articles deleted while the publisher
@@ -79,23 +95,52 @@ class Planner:
         for slug in self.state.slugs.values():
             wanted.add(layout.tag_page_file(slug))
             wanted.update(layout.feed_file(slug, fmt) for fmt in layout.FORMATS)
+        for key, log in self.logs.items():
+            wanted.update(self._archive_files(key, range(1, len(log.archives) + 1)))
         return [path for path in published
-                if path.startswith(("articles/", "tags/")) and path not in wanted]
+                if path.startswith(("articles/", "tags/", f"{layout.ARCHIVE}/"))
+                and path not in wanted]
 
-    def _all_candidates(self, dirty: set[str]) -> Iterable[str]:
-        """The ids that can be in the all feed's window: the last window and the dirty
-        entries, unless an entry left the window (then all of them). This keeps a pass
-        that adds one file from sorting 100,000 entries."""
-        entries = self.releases.entries
-        last = self.rendered.feeds.get(None)
-        if last is None or any(e.id not in entries for e in last.entries):
-            return entries.keys()
-        return {e.id for e in last.entries} | {i for i in dirty if i in entries}
+    def _archive_files(self, key: str, numbers: Iterable[int]) -> set[str]:
+        slug = self.state.slugs[key] if key else None
+        return {layout.archive_file(slug, number, fmt) for number in numbers
+                for fmt in layout.FORMATS}
+
+    def _archive_jobs(self, key: str, ids: Iterable[str], dirty: set[str],
+                      present: Callable[[str], bool]) -> list[Job]:
+        """Bring a feed's archive log up to date; the archives to render: those it froze
+        or rewrote, and in a process's first pass those whose files are missing. The
+        archives are recorded in the state with the plan, before they are written: a
+        pass that fails starts afresh, and the next renders every missing file."""
+        entries, log = self.releases.entries, self.logs.get(key)
+        members = entries if not key else set(ids)
+
+        def updated(article_id: str) -> int:
+            return int(entries[article_id].updated.timestamp())
+
+        numbers: set[int] = set()
+        if log is None:
+            log = self.logs[key] = FeedLog(self.state.archived.get(key, ()))
+            log.start(ids, updated)
+            numbers.update(number for number in range(1, len(log.archives) + 1)
+                           if not all(map(present, self._archive_files(key, (number,)))))
+        else:
+            candidates = {i for i in dirty if i in members or i in log.open or i in log.frozen}
+            numbers.update(log.change(candidates, members.__contains__, updated))
+        numbers.update(log.freeze(self.releases.order_keys.__getitem__, updated,
+                                  self.settings.entries, self.settings.archive_size))
+        self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
+        slug, name = (self.state.slugs[key], self.catalog.names.get(key, key)) if key else (
+            None, None)
+        return [("archive", views.archive_of(
+            self.settings, slug, name, number,
+            (entries[i] for i, _ in reversed(log.archives[number - 1]))), number)
+            for number in sorted(numbers)]
 
     def _tag_jobs(self, key: str, ids: list[str]) -> list[Job]:
         """The renders a tag needs: its feeds and its page, unless unchanged since last."""
         slug, name = self.state.slugs[key], self.catalog.names.get(key, key)
-        feed = self._feed(slug, name, ids, key)
+        feed = self._feed(slug, name, key)
         jobs: list[Job] = []
         if self.rendered.feeds.get(slug) != feed:
             jobs.append(("feed", feed))
@@ -121,12 +166,11 @@ class Planner:
         return sorted(self.summaries.values(),
                       key=lambda s: (-s.count, s.name.casefold(), s.slug))
 
-    def _feed(self, slug: str | None, name: str | None, ids: Iterable[str],
-              key: str | None) -> Feed:
-        """The newest entries of ``ids``, as the feed of a tag (or of all, slug None)."""
-        releases = self.releases
-        window = heapq.nsmallest(self.settings.entries, ids,
-                                 key=releases.order_keys.__getitem__)
+    def _feed(self, slug: str | None, name: str | None, key: str | None) -> Feed:
+        """The subscription document of a tag (or of all, slug None): its log's head."""
+        releases, log = self.releases, self.logs[key or ALL]
         emptied = self.state.emptied.get(key, 0) if key else 0
-        return views.feed_of(self.settings, slug, name, (releases.entries[i] for i in window),
-                             to_datetime(emptied))
+        return views.feed_of(self.settings, slug, name,
+                             (releases.entries[i] for i in log.head(releases.order_keys
+                                                                    .__getitem__)),
+                             to_datetime(emptied), len(log.archives))

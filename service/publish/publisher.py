@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -168,7 +169,7 @@ class Publisher:
     def _render(self, dirty: set[str], tags: set[str], cold: bool, now: float,
                 progress: Progress | None) -> None:
         """Render and write what the plan says (on every core in a cold build)."""
-        plan = self.planner.plan(dirty, tags, now)
+        plan = self.planner.plan(dirty, tags, now, self._present)
         for path in plan.removals:
             self.writer.remove(path)
         if cold:
@@ -183,6 +184,10 @@ class Publisher:
                    (lambda done, total: progress("render", done, total)) if progress else None,
                    weight=lambda job: JOB_WEIGHT[job[0]])
         self.writer.save_manifest()
+
+    def _present(self, path: str) -> bool:
+        """Whether a published file is there (an archive is never rendered again)."""
+        return os.path.isfile(f"{self.settings.feeds}{os.sep}{path}")
 
     def _warm_up(self, jobs: list[Job], now: datetime) -> list[Job]:
         """Run the first job of each kind here, before the workers fork; the rest are
@@ -204,6 +209,8 @@ class Publisher:
             files = render.article_page_file(self.site, self.releases.entries[job[1]])
         elif kind == "feed":
             files = render.feed_files(job[1])
+        elif kind == "archive":
+            files = render.archive_files(job[1], job[2])
         elif kind == "tag_page":
             files = render.tag_page_file(self.site, job[1], job[2])
         else:

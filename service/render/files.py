@@ -28,6 +28,13 @@ def feed_files(feed: Feed) -> dict[str, bytes]:
     return {layout.feed_file(feed.slug, fmt): data[fmt] for fmt in layout.FORMATS}
 
 
+def archive_files(feed: Feed, number: int) -> dict[str, bytes]:
+    """A feed's archive document ``number`` in every format."""
+    atom, rss = render_atom_and_rss(feed)
+    data = {"atom": atom, "rss": rss, "json": render_json(feed)}
+    return {layout.archive_file(feed.slug, number, fmt): data[fmt] for fmt in layout.FORMATS}
+
+
 def tag_page_file(site: Site, feed: Feed, count: int) -> dict[str, bytes]:
     assert feed.slug is not None
     return {layout.tag_page_file(feed.slug): render_tag_page(site, feed, count)}
