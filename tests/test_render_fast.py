@@ -23,7 +23,7 @@ from service.render import atom_rss, entries, files, jsonfeed
 
 from support import samples
 
-SETTINGS = settings(max_examples=300, deadline=None,
+SETTINGS = settings(max_examples=200, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 HUBS = ("https://news.example.org/websub", "https://hub.example.com/?a=1&b=\"2\"")
 ICON = "https://news.example.org/static/icon.png"

@@ -27,7 +27,7 @@ from feedgen.feed import FeedGenerator
 from service.identity import entry_id, feed_id
 from service.model import Entry, Feed
 from service.render.body import body_html, original_line
-from service.render.entries import parts
+from service.render.entries import feed_parts
 from service.render.heads import (
     ATOM_END,
     ATOM_NS,
@@ -44,7 +44,7 @@ from service.render.heads import (
 def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
     """The feed as an Atom 1.0 and an RSS 2.0 document, UTF-8, identical bytes for
     identical input (those feedgen gives: ``_reference``)."""
-    kept = [parts(entry) for entry in feed.entries]
+    kept = feed_parts(feed)
     return (b"".join([atom_head(feed), *(part.atom for part in kept), ATOM_END]),
             b"".join([rss_head(feed), *(part.rss for part in kept), RSS_END]))
 

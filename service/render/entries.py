@@ -26,7 +26,7 @@ from json.encoder import encode_basestring  # the C encoder json.dumps uses for 
 from typing import NamedTuple
 
 from service.identity import entry_id
-from service.model import Entry
+from service.model import Entry, Feed
 from service.render.body import body_html, original_line
 from service.render.kept import Kept
 from service.render.xmlparts import attr, rfc822, text
@@ -55,57 +55,74 @@ def parts(entry: Entry) -> Parts:
     return held
 
 
+# The feed whose parts were asked for last, and its parts: the Atom and RSS renderer
+# asks, then the JSON renderer asks again for the same Feed. Holding the Feed keeps
+# it alive, so an ``is`` match is that very feed.
+_last: tuple[Feed | None, list[Parts]] = (None, [])
+
+
+def feed_parts(feed: Feed) -> list[Parts]:
+    """The parts of the feed's entries, in its order."""
+    global _last
+    held = _last
+    if held[0] is feed:
+        return held[1]
+    found = [parts(entry) for entry in feed.entries]
+    _last = (feed, found)  # one assignment: another thread sees the old pair or the new
+    return found
+
+
 def render(entry: Entry) -> Parts:
     """The entry's bytes in each format, rendered now."""
     if not entry.title:  # as feedgen, which requires a title of every Atom entry
         raise ValueError("Required fields not set")
     body = body_html(entry) + original_line(entry)
     uid = entry_id(entry)
-    published, updated = entry.published.isoformat(), entry.updated.isoformat()
+    published = entry.published.isoformat()
+    # Most entries were never edited: the catalog passes the one datetime twice.
+    updated = published if entry.updated is entry.published else entry.updated.isoformat()
     # What both XML formats write alike, escaped once.
-    shared = _Shared(text(uid), text(entry.title), text(body),
-                     text(entry.author) if entry.author else "",
-                     attr(entry.link) if entry.link else "")
-    return Parts(_atom(entry, shared, published, updated).encode(),
-                 _rss(entry, shared, published).encode(),
+    xml = (text(uid), text(entry.title), text(body),
+           text(entry.author) if entry.author else "", attr(entry.link) if entry.link else "")
+    return Parts(_atom(entry, *xml, published, updated).encode(),
+                 _rss(entry, *xml, published).encode(),
                  _json(entry, uid, body, published, updated).encode())
 
 
-class _Shared(NamedTuple):
-    uid: str
-    title: str
-    body: str
-    author: str
-    link: str
-
-
-def _atom(entry: Entry, shared: _Shared, published: str, updated: str) -> str:
-    author = (f"    <author>\n      <name>{shared.author}</name>\n    </author>\n"
-              if shared.author else "")
-    content = (f'    <content type="html">{shared.body}</content>\n' if shared.body
+def _atom(entry: Entry, uid: str, title: str, body: str, author: str, related: str,
+          published: str, updated: str) -> str:
+    """The ``<entry>``; the strings but the dates are escaped (``related`` as an
+    attribute)."""
+    if author:
+        author = f"    <author>\n      <name>{author}</name>\n    </author>\n"
+    content = (f'    <content type="html">{body}</content>\n' if body
                else '    <content type="html"/>\n')
     summary = f"    <summary>{text(entry.summary)}</summary>\n" if entry.summary else ""
     categories = "".join([f'    <category term="{attr(tag.name)}"/>\n' for tag in entry.tags])
-    related = f'    <link href="{shared.link}" rel="related"/>\n' if shared.link else ""
-    return (f"  <entry>\n    <id>{shared.uid}</id>\n    <title>{shared.title}</title>\n"
+    if related:
+        related = f'    <link href="{related}" rel="related"/>\n'
+    return (f"  <entry>\n    <id>{uid}</id>\n    <title>{title}</title>\n"
             f"    <updated>{updated}</updated>\n{author}{content}"
             f'    <link href="{attr(entry.url)}"/>\n{summary}{categories}'
             f"    <published>{published}</published>\n{related}  </entry>\n")
 
 
-def _rss(entry: Entry, shared: _Shared, published: str) -> str:
+def _rss(entry: Entry, uid: str, title: str, body: str, author: str, related: str,
+         published: str) -> str:
+    """The ``<item>``, escaped as ``_atom``'s arguments."""
     link = f"      <link>{text(entry.url)}</link>\n" if entry.url else ""
     if entry.summary:
         description = (f"      <description>{text(entry.summary)}</description>\n"
-                       f"      <content:encoded>{shared.body}</content:encoded>\n")
+                       f"      <content:encoded>{body}</content:encoded>\n")
     else:
-        description = f"      <description>{shared.body}</description>\n"
+        description = f"      <description>{body}</description>\n"
     categories = "".join([f"      <category>{text(tag.name)}</category>\n"
                           for tag in entry.tags])
-    creator = f"      <dc:creator>{shared.author}</dc:creator>\n" if shared.author else ""
-    related = f'      <atom:link href="{shared.link}" rel="related"/>\n' if shared.link else ""
-    return (f"    <item>\n      <title>{shared.title}</title>\n{link}{description}"
-            f'      <guid isPermaLink="false">{shared.uid}</guid>\n{categories}'
+    creator = f"      <dc:creator>{author}</dc:creator>\n" if author else ""
+    if related:
+        related = f'      <atom:link href="{related}" rel="related"/>\n'
+    return (f"    <item>\n      <title>{title}</title>\n{link}{description}"
+            f'      <guid isPermaLink="false">{uid}</guid>\n{categories}'
             f"      <pubDate>{rfc822(entry.published, published)}</pubDate>\n"
             f"{creator}{related}    </item>\n")
 

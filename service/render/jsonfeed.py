@@ -22,7 +22,7 @@ from typing import Any
 from service.identity import entry_id
 from service.model import Entry, Feed
 from service.render.body import body_html, original_line
-from service.render.entries import parts
+from service.render.entries import feed_parts
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
@@ -33,7 +33,7 @@ def render_json(feed: Feed) -> bytes:
     if not feed.entries:
         return f'{head},\n  "items": []\n}}\n'.encode()
     return b"".join([f'{head},\n  "items": [\n'.encode(),
-                     b",\n".join([parts(entry).json for entry in feed.entries]),
+                     b",\n".join([part.json for part in feed_parts(feed)]),
                      b"\n  ]\n}\n"])
 
 
