@@ -6,12 +6,12 @@ what feedgen costs, and a cold build renders half a million archived entries.
 
 feedgen stays the reference, in ``_reference``: the tests render every kind of feed
 both ways and compare the bytes, so the string building is held to exactly what
-feedgen and lxml write. This is the only module that imports feedgen. It fills unset
-dates with now(), prepends entries and takes the RSS channel link from the last link
-added, so every call sets each value explicitly and in a deliberate order. Its RSS
-keeps only the self link of the feed's atom:links, and neither format has RFC 5005's
-fh elements: extensions of ours add the other links (current, hubs, prev-archive)
-after the self link, and the fh elements after the feed's own.
+feedgen and lxml write. This is the only module that imports feedgen. feedgen fills
+unset dates with now(), prepends entries and takes the RSS channel link from the last
+link added, so every call sets each value explicitly and in a deliberate order. Its
+RSS keeps only the self link of the feed's atom:links, and neither format has RFC
+5005's fh elements: extensions of ours add the other links (current, hubs,
+prev-archive) after the self link, and the fh elements after the feed's own.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from service.render.heads import (
     GENERATOR,
     RSS_END,
     atom_head,
-    feed_links,
+    document_links,
     history,
     rss_head,
 )
@@ -65,7 +65,7 @@ def _reference(feed: Feed) -> tuple[bytes, bytes]:
         generator.fh_atom.marks = marks
     atom = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     _links(generator, feed, "rss")
-    extra = feed_links(feed, "rss")[1:]
+    extra = document_links(feed, "rss")[1:]
     if extra or marks:
         generator.register_extension("rss_links", _ChannelLinks, atom=False, rss=True)
         generator.rss_links.links, generator.rss_links.marks = extra, marks
@@ -100,7 +100,7 @@ def _generator(feed: Feed, entries: Sequence[Entry]) -> FeedGenerator:
 def _links(generator: FeedGenerator, feed: Feed, fmt: str) -> None:
     # The RSS channel <link> is the last link added: the page must come last.
     links = [{"href": href, "rel": rel, **({"type": kind} if kind else {})}
-             for href, rel, kind in feed_links(feed, fmt)]
+             for href, rel, kind in document_links(feed, fmt)]
     generator.link([*links, {"href": feed.links.page, "rel": "alternate",
                              "type": "text/html"}], replace=True)
 

@@ -32,7 +32,7 @@ _RSS_NS = (' xmlns:atom="http://www.w3.org/2005/Atom"'
            ' xmlns:content="http://purl.org/rss/1.0/modules/content/" version="2.0"')
 
 
-def feed_links(feed: Feed, fmt: str) -> list[tuple[str, str, str | None]]:
+def document_links(feed: Feed, fmt: str) -> list[tuple[str, str, str | None]]:
     """The document's links in ``fmt`` ("atom" or "rss") but its page, in order:
     (href, rel, type)."""
     media_type = MEDIA_TYPES[fmt]
@@ -61,7 +61,7 @@ def atom_head(feed: Feed) -> bytes:
              element("  ", "title", feed.title),
              f"  <updated>{feed.updated.isoformat()}</updated>\n",
              f"  <author>\n    <name>{text(feed.author or feed.title)}</name>\n  </author>\n"]
-    lines.extend(link("  ", "link", *parts) for parts in feed_links(feed, "atom"))
+    lines.extend(link("  ", "link", *parts) for parts in document_links(feed, "atom"))
     lines.append(link("  ", "link", feed.links.page, "alternate", "text/html"))
     lines.append(element("  ", "generator", GENERATOR))
     if feed.icon:
@@ -82,7 +82,7 @@ def rss_head(feed: Feed) -> bytes:
              "  <channel>\n", element("    ", "title", feed.title),
              element("    ", "link", feed.links.page),
              element("    ", "description", feed.subtitle or feed.title)]
-    lines.extend(link("    ", "atom:link", *parts) for parts in feed_links(feed, "rss"))
+    lines.extend(link("    ", "atom:link", *parts) for parts in document_links(feed, "rss"))
     lines.append(element("    ", "docs", RSS_DOCS) + element("    ", "generator", GENERATOR))
     if feed.icon:
         lines.append("    <image>\n" + element("      ", "url", feed.icon)
