@@ -64,7 +64,8 @@ def site_settings(workdir: Path) -> Settings:
     return load_settings({
         "seeds": str(workdir / "seeds"), "feeds": str(workdir / "feeds"),
         "state": str(workdir / "state" / "state.sqlite"), "base_url": "http://news.test",
-        "site_title": "Fixture News", "timezone": "Asia/Shanghai", "entries": "50",
+        "site_title": "Fixture News", "timezone": "Asia/Shanghai", "entries": "6",
+        "archive_size": "3",
         "max_file_size": "10MiB", "author": ""}, {})
 
 

@@ -1,19 +1,16 @@
 """What must survive restarts, in SQLite (WAL) outside the published folder.
 
-First-seen times (the release time of undated articles), content hashes and the
-time each article last changed (its ``updated``), slugs once given, when a tag
-last changed, and the last good articles of each seed file that now fails to
-parse (so that a restart does not unpublish them). Nothing here is needed to
-compute an id: deleting the file changes no id, only the dates of undated
-articles, the order of slug claims and what a broken file keeps published.
+First-seen times (the release time of undated articles), content hashes and the time
+each article last changed, slugs once given, when a tag emptied, the last good articles
+of each seed file that now fails to parse, and each feed's frozen archives. No id
+depends on it: a lost state changes only dates of undated articles, slug claims, what a
+broken file keeps published and how archives are cut.
 
-So the state is precious: it is never replaced because it cannot be used right now.
-A path that is no SQLite file, or a read-only, foreign or newer state, is refused at
-start-up (``StartupError``), untouched. A state another process holds locked (a backup,
-an ``sqlite3`` shell) is waited for, then the write fails with ``StateBusy`` (a
-``StateError``, from ``statefile``) and its pass is retried; memory changes only after a
-commit. Only a file SQLite itself reports as corrupt is set aside, copied with its
-``-wal`` and ``-shm``, and a fresh one started.
+So it is precious: never replaced because it cannot be used right now. A path that is
+no SQLite file, or a read-only, foreign or newer state, is refused at start-up,
+untouched. A state locked by another process is waited for, then the write fails with
+``StateBusy`` and its pass is retried; memory changes only after a commit. Only a file
+SQLite itself reports as corrupt is copied aside (with ``-wal`` and ``-shm``).
 """
 
 from __future__ import annotations
@@ -96,9 +93,11 @@ class State:
                                     "name a file in a folder this user can write") from None
         new = False
         for _ in range(2):  # a second time only when loading found damage the check missed
-            damage = statefile.damage(self.path, self.busy_timeout)
+            damage = self._damage()
             if damage is not None:
-                self._set_aside(damage)
+                message = statefile.set_aside(self.path, damage)
+                log.warning(message)
+                self.warnings.append(message)
                 new = True
             db = self._connect()
             damage = self._prepared(db)
@@ -109,15 +108,30 @@ class State:
                                 + ("even when new" if new else "though SQLite's quick check "
                                    "passes it"), "move it away, and check the disk it is on")
 
-    def _set_aside(self, damage: str) -> None:
-        """Copy the corrupt state aside, then leave an empty file to start afresh in."""
-        aside = statefile.copy_aside(self.path)
-        statefile.start_afresh(self.path)
-        message = (f"state database {self.path} is corrupt ({damage}); copied it, with its "
-                   f"-wal and -shm if any, to {aside.name} and started afresh: undated "
-                   "articles will be dated now")
-        log.warning(message)
-        self.warnings.append(message)
+    def _damage(self) -> str | None:
+        """What SQLite's quick_check finds wrong with the file (None: sound, or empty).
+        Read-only: closing a read-only connection checkpoints nothing, so the -wal stays
+        as it was found, to be copied aside with the rest."""
+        if not self.path.exists() or not self.path.stat().st_size:
+            return None
+        try:
+            db = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True,
+                                 timeout=self.busy_timeout)
+        except sqlite3.Error:
+            return None  # the read-write open says what is wrong
+        try:
+            report = [" ".join(str(row[0]).split()) for row in db.execute("PRAGMA quick_check")]
+        except sqlite3.Error as exc:
+            if statefile.is_corruption(exc):
+                return str(exc)
+            if statefile.is_busy(exc):
+                raise statefile.startup_error(self.path, exc, self.busy_timeout) from exc
+            return None  # a hot journal a reader cannot roll back: the read-write open will
+        finally:
+            db.close()
+        if report == ["ok"]:
+            return None
+        return report[0] + (f" and {len(report) - 1} more" if report[1:] else "")
 
     def _connect(self) -> sqlite3.Connection:
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import stat
 import time
 from collections.abc import Mapping
@@ -76,32 +75,6 @@ def pass_error(path: Path, exc: Exception, timeout: float, doing: str) -> StateE
     if _code(exc) == _READONLY:
         return StateReadOnly(f"state {path} is read-only: could not {doing}")
     return StateError(f"state {path}: could not {doing} ({exc})")
-
-
-def damage(path: Path, busy_timeout: float) -> str | None:
-    """What SQLite's quick_check finds wrong with the file (None: sound, or empty).
-    Read-only: closing a read-only connection checkpoints nothing, so the -wal stays
-    as it was found, to be copied aside with the rest."""
-    if not path.exists() or not path.stat().st_size:
-        return None
-    try:
-        db = sqlite3.connect(path.absolute().as_uri() + "?mode=ro", uri=True,
-                             timeout=busy_timeout)
-    except sqlite3.Error:
-        return None  # the read-write open says what is wrong
-    try:
-        report = [" ".join(str(row[0]).split()) for row in db.execute("PRAGMA quick_check")]
-    except sqlite3.Error as exc:
-        if is_corruption(exc):
-            return str(exc)
-        if is_busy(exc):
-            raise startup_error(path, exc, busy_timeout) from exc
-        return None  # a hot journal a reader cannot roll back: the read-write open will
-    finally:
-        db.close()
-    if report == ["ok"]:
-        return None
-    return report[0] + (f" and {len(report) - 1} more" if report[1:] else "")
 
 
 def refusal(path: Path, problem: str, remedy: str) -> StartupError:
@@ -197,6 +170,16 @@ def copy_aside(path: Path) -> Path:
                       f"({exc.strerror or exc})", "free some space, or move it away "
                       "yourself, then start again") from None
     return aside
+
+
+def set_aside(path: Path, damage: str) -> str:
+    """Copy the corrupt state aside, then leave an empty file to start afresh in; what
+    was done, for the log and the status."""
+    aside = copy_aside(path)
+    start_afresh(path)
+    return (f"state database {path} is corrupt ({damage}); copied it, with its -wal and "
+            f"-shm if any, to {aside.name} and started afresh: undated articles will be "
+            "dated now")
 
 
 def start_afresh(path: Path) -> None:
