@@ -107,7 +107,8 @@ BUCKET = ("publish_to", "publish_max_deletes", "publish_workers", "publish_timeo
 
 @main.command()
 @setting_options("seeds", "feeds", "state", "base_url", "timezone", "entries",
-                 "max_file_size", "site_title", "language", "author", *ADVERTISED, "max_age", *BUCKET)
+                 "max_file_size", "site_title", "language", "author", *ADVERTISED, "max_age",
+                 *BUCKET)
 def build(**flags: Any) -> None:
     """Build the whole site into the feeds folder once, then exit.
 
