@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from service.config import load_settings
-from service.publish import sitemaps
+from service.publish import news, sitemaps
 from service.publish.publisher import Publisher
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
@@ -137,11 +137,13 @@ def test_an_article_leaves_the_news_sitemap_at_the_first_pass_after_48_hours(
 
 
 def test_the_news_sitemap_lists_the_newest_first_up_to_its_limit(
-        article, publisher, settings, monkeypatch):
-    monkeypatch.setattr(sitemaps, "NEWS_MAX", 2)
+        article, settings, clock, monkeypatch):
+    monkeypatch.setattr(news, "NEWS_MAX", 2)
     for hours in (3, 1, 2):
         article(f"h{hours}", ago=timedelta(hours=hours))
+    publisher = Publisher(settings, clock=clock)
     publisher.publish()
+    publisher.close()
     by_url = {e.url: e.title for e in publisher.releases.entries.values()}
     assert [by_url[url] for url in news_urls(settings.feeds)] == [
         "Story h1 is out.", "Story h2 is out."]
@@ -278,3 +280,20 @@ def test_markup_characters_in_a_title_are_escaped(article, publisher, settings):
     [entry] = publisher.releases.entries.values()
     title = etree.fromstring(data).findtext(f".//{NEWS}title")
     assert title == entry.title == 'Tom & Jerry <b> say "hi".'
+
+
+def test_a_deleted_article_leaves_its_place_in_the_news_to_the_next_newest(
+        article, seeds, settings, clock, monkeypatch):
+    monkeypatch.setattr(news, "NEWS_MAX", 1)  # keeps 2 aside: the third needs a ranking
+    for hours in (1, 2, 3):
+        article(f"h{hours}", ago=timedelta(hours=hours))
+    publisher = Publisher(settings, clock=clock)
+    publisher.publish()
+    titles = []
+    for hours in (1, 2):
+        (seeds / f"h{hours}.txt").unlink()
+        publisher.publish({f"h{hours}.txt"})
+        by_url = {e.url: e.title for e in publisher.releases.entries.values()}
+        titles += [by_url[url] for url in news_urls(settings.feeds)]
+    publisher.close()
+    assert titles == ["Story h2 is out.", "Story h3 is out."]

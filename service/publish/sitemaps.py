@@ -11,15 +11,13 @@ sitemaps/1.xml to sitemaps/A.xml, so that a new tag never renumbers them; the in
 page and the tag pages (by slug: a short list) fill the parts after them. A pass
 writes only the parts it joined again, and the writer skips those whose bytes held.
 
-The news sitemap lists the articles published in the last 48 hours, newest first, at
-most 1,000 (Google's limits): the recent articles are kept aside, pruned at each pass
-(so one falls out at the first pass after its 48 hours) and ranked with a heap, so a
-pass never sorts the whole site.
+The news sitemap (which articles: ``news``) is listed anew at each pass, as its
+content depends on the time: an article falls out at the first pass after its 48
+hours, a reconcile pass at the latest. It is rendered only when its list changed.
 """
 
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -28,13 +26,12 @@ from service import layout
 from service.config import Settings
 from service.model import Entry, TagSummary
 from service.publish.dating import Releases
+from service.publish.news import Newest
 from service.publish.writer import SiteWriter
 from service.render import files as render
 
 PART_SIZE = 50_000  # URLs one sitemap may list (sitemaps.org); tests make it smaller
 PART_BYTES = 50 * 1024 * 1024 - render.SITEMAP_OVERHEAD  # its rows' bytes, uncompressed
-NEWS_SECONDS = 48 * 3600  # Google News takes the articles of the last two days ...
-NEWS_MAX = 1000  # ... at most this many in one sitemap
 
 Key = tuple[float, float, str]  # (arrival, published, id): oldest arrival first
 Row = tuple[str, bytes]  # a page's lastmod ("" if unknown) and its rendered <url>
@@ -169,8 +166,8 @@ class Sitemaps:
         self.pages = _Pages(self.base_url)
         self.parts: list[str | None] = []  # the lastmod of each part now published
         self.article_parts = 0  # how many of them list articles (the first ones)
-        self.recent: dict[str, Entry] = {}  # the released articles of the last 48 hours
-        self.news: list[Entry] | None = None  # as the news sitemap lists them
+        self.newest = Newest()  # the newest articles, of which the news sitemap lists some
+        self.news: dict[str, tuple[Entry, bytes]] = {}  # as the news sitemap lists them
         self.built = False
 
     def publish(self, writer: SiteWriter, releases: Releases,
@@ -243,28 +240,22 @@ class Sitemaps:
     def _news(self, entries: Mapping[str, Entry], order_keys: Mapping[str, Key],
               dirty: Iterable[str], now: float, cold: bool) -> dict[str, bytes]:
         """The news sitemap, if its list of articles changed (or on a cold pass)."""
-        horizon = now - NEWS_SECONDS
-        recent = self.recent
-        if cold:  # order_keys hold -published: a float, cheaper than the datetime
-            recent.clear()
-            recent.update((i, entries[i]) for i, key in order_keys.items() if -key[1] >= horizon)
+        if cold:
+            self.newest.rebuild(order_keys)
         else:
-            for article_id in dirty:
-                entry = entries.get(article_id)
-                if entry is not None and -order_keys[article_id][1] >= horizon:
-                    recent[article_id] = entry
-                else:
-                    recent.pop(article_id, None)
-            for article_id in [i for i in recent if -order_keys[i][1] < horizon]:
-                del recent[article_id]
-        news = heapq.nlargest(NEWS_MAX, recent.values(), key=lambda e: (e.published, e.id))
+            self.newest.update(dirty, order_keys)
+        listed = self.newest.listed(entries, order_keys, now)
         held = self.news
-        if not cold and held is not None and len(held) == len(news) and all(
-                a is b for a, b in zip(held, news, strict=True)):
+        if not cold and len(held) == len(listed) and all(
+                held.get(entry.id, (None,))[0] is entry for entry in listed):
             return {}
-        self.news = news
-        return render.news_sitemap_file(layout.site_of(self.settings), self.settings.language,
-                                        news)
+        site, language = layout.site_of(self.settings), self.settings.language
+        self.news = {}
+        for entry in listed:  # a row is rendered once, while its entry holds
+            was, row = held.get(entry.id, (None, b""))
+            self.news[entry.id] = (entry, row if was is entry else
+                                   render.news_row(site, language, entry))
+        return render.news_sitemap_file([row for _, row in self.news.values()])
 
 
 def _chunks(rows: list[Row], count: int) -> list[list[Row]]:

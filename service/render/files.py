@@ -80,8 +80,13 @@ def sitemap_index_file(base_url: str,
         for number, lastmod in parts)}
 
 
-def news_sitemap_file(site: Site, language: str, entries: Iterable[Entry]) -> dict[str, bytes]:
-    return {layout.NEWS_SITEMAP: sitemap.news_sitemap(site.title, language, entries)}
+def news_row(site: Site, language: str, entry: Entry) -> bytes:
+    """An article's row of the news sitemap, kept by the publisher while it is listed."""
+    return sitemap.news_row(site.title, language, entry)
+
+
+def news_sitemap_file(rows: list[bytes]) -> dict[str, bytes]:
+    return {layout.NEWS_SITEMAP: sitemap.news_sitemap(rows)}
 
 
 def robots_file(base_url: str) -> dict[str, bytes]:
