@@ -107,7 +107,8 @@ BUCKET = ("publish_to", "publish_max_deletes", "publish_workers", "publish_timeo
 
 @main.command()
 @setting_options("seeds", "feeds", "state", "base_url", "timezone", "entries", "archive_size",
-                 "max_file_size", "site_title", "author", *ADVERTISED, "max_age", *BUCKET)
+                 "max_file_size", "site_title", "language", "author", *ADVERTISED, "max_age",
+                 *BUCKET)
 def build(**flags: Any) -> None:
     """Build the whole site into the feeds folder once, then exit.
 
@@ -215,7 +216,7 @@ def web(**flags: Any) -> None:
 
 PUBLISHER_SETTINGS = ("seeds", "feeds", "state", "base_url", "timezone", "entries",
                       "archive_size", "debounce", "reconcile", "watch", "poll",
-                      "max_file_size", "site_title", "author")
+                      "max_file_size", "site_title", "language", "author")
 HUB_SETTINGS = ("websub", "websub_allow_private", "websub_lease", "websub_lease_min",
                 "websub_lease_max", "websub_url", "websub_external_hubs", "websub_signature",
                 "websub_client_rate",

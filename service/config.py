@@ -95,6 +95,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest seed file read; a bigger one is reported as an error.", "SIZE"),
     Setting("site_title", "seedfeeds", values.text,
             "Site name, used in feed titles and pages.", "TEXT"),
+    Setting("language", "en", values.language,
+            "Language of the articles (BCP 47: en, de, pt-BR), as the news sitemap "
+            "declares it to search engines.", "LANG"),
     Setting("author", "", values.text,
             "Feed author name (Atom requires one); empty means the site title.", "TEXT"),
     Setting("websub", "true", values.boolean,
@@ -187,6 +190,7 @@ class Settings:
     max_age: int
     max_file_size: int
     site_title: str
+    language: str
     author: str
     websub: bool
     websub_allow_private: bool

@@ -124,6 +124,11 @@ def feed_links(base_url: str, slug: str | None) -> FeedLinks:
                      json=f"{stem}.json")
 
 
+def sitemap_part_file(number: int) -> str:
+    """The file of a large sitemap's part ``number`` (1 is the first): sitemaps/1.xml."""
+    return f"{SITEMAPS}/{number}.xml"
+
+
 def article_url(base_url: str, article_id: str) -> str:
     return f"{base_url}/articles/{article_id}"
 

@@ -164,6 +164,21 @@ def text(raw: str) -> str:
     return raw.strip()
 
 
+# A BCP 47 tag of the kind news sitemaps and <html lang> carry: an ISO 639 language,
+# then optionally an ISO 15924 script and an ISO 3166 region or UN M.49 area (zh-Hant-TW).
+_LANGUAGE = re.compile(r"([a-z]{2,3})(?:-([a-z]{4}))?(?:-([a-z]{2}|[0-9]{3}))?", re.I)
+
+
+def language(raw: str) -> str:
+    """A language tag, in its conventional case: ``en``, ``pt-BR``, ``zh-Hant``."""
+    match = _LANGUAGE.fullmatch(raw.strip().replace("_", "-"))
+    if match is None:
+        raise ValueError(f"expected a language code such as en, de or pt-BR, got {raw!r}")
+    code, script, region = match.groups()
+    return "-".join([code.lower(), *([script.title()] if script else []),
+                     *([region.upper()] if region else [])])
+
+
 # S3's own rules for a bucket name (3-63 lowercase letters, digits, dots and hyphens),
 # with the underscore some S3-compatible stores allow.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")

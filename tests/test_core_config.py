@@ -35,6 +35,7 @@ def test_the_environment_overrides_defaults_and_flags_override_the_environment()
     ("debounce", "soon", "seconds"),
     ("max_file_size", "big", "size"),
     ("poll", "maybe", "true or false"),
+    ("language", "English", "language code such as en"),
 ])
 def test_a_bad_value_names_the_flag_and_the_variable(name, raw, words):
     with pytest.raises(SettingError) as caught:
@@ -49,6 +50,13 @@ def test_units_are_understood():
     assert settings.debounce == pytest.approx(0.15)
     assert settings.max_file_size == 2 * 1024 * 1024
     assert settings.reconcile == 5
+
+
+@pytest.mark.parametrize(("raw", "tag"), [
+    ("en", "en"), ("DE", "de"), ("pt-br", "pt-BR"), ("zh_hant_tw", "zh-Hant-TW"),
+    ("es-419", "es-419")])
+def test_a_language_is_a_bcp_47_tag_in_its_conventional_case(raw, tag):
+    assert load_settings({"language": raw}, {}).language == tag
 
 
 def test_the_base_url_loses_its_trailing_slash():

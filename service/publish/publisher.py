@@ -34,6 +34,7 @@ from service.publish import fanout
 from service.publish.dating import Releases
 from service.publish.fanout import Job
 from service.publish.plan import JOB_WEIGHT, Planner
+from service.publish.sitemaps import Sitemaps
 from service.publish.sources import Progress, Sources
 from service.publish.status import Failure, PassFailed, PassReport, StatusLog
 from service.publish.unseen import SeedsUnavailable
@@ -76,6 +77,7 @@ class Publisher:
         self.sources = Sources(self.settings, self.state, self.catalog, self.settle, earlier)
         self.releases = Releases(self.catalog, self.state, self.settings.base_url)
         self.planner = Planner(self.settings, self.catalog, self.state, self.releases)
+        self.sitemaps = Sitemaps(self.settings)
         self._afresh = True
 
     def publish(self, paths: Iterable[str] | None = None,
@@ -183,6 +185,7 @@ class Publisher:
         fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
                    (lambda done, total: progress("render", done, total)) if progress else None,
                    weight=lambda job: JOB_WEIGHT[job[0]])
+        self.sitemaps.publish(self.writer, self.releases, self.planner.summaries, dirty, tags, now)
         self.writer.save_manifest()
 
     def _present(self, path: str) -> bool:

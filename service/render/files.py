@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 
 from service import layout
 from service.model import Entry, Feed, Site, TagSummary
+from service.render import sitemap
 from service.render.atom_rss import render_atom_and_rss
 from service.render.jsonfeed import render_json
 from service.render.opml import render_opml
@@ -53,6 +54,52 @@ def front_files(site: Site, tags: Sequence[TagSummary], all_feed: Feed,
         layout.OPML: render_opml(site, tags, date),
         **_fixtures(site),
     }
+
+
+# A sitemap's bytes besides its rows: a part holds at most its limit less these.
+SITEMAP_OVERHEAD = len(sitemap.URLSET_HEAD) + len(sitemap.URLSET_TAIL)
+
+
+def sitemap_lastmod(updated: datetime) -> str:
+    """A sitemap's date: all of one length, so the newest of many is the greatest."""
+    return sitemap.w3c(updated)
+
+
+def sitemap_row(loc: str, lastmod: str | None) -> bytes:
+    """A page's row of a sitemap (``lastmod`` from ``sitemap_lastmod``; None: unknown)."""
+    return sitemap.url_row(loc, lastmod)
+
+
+def sitemap_file(rows: list[bytes]) -> dict[str, bytes]:
+    """The sitemap of a site small enough for one file."""
+    return {layout.SITEMAP: sitemap.urlset(rows)}
+
+
+def sitemap_part_file(number: int, rows: list[bytes]) -> dict[str, bytes]:
+    return {layout.sitemap_part_file(number): sitemap.urlset(rows)}
+
+
+def sitemap_index_file(base_url: str,
+                       parts: Iterable[tuple[int, str | None]]) -> dict[str, bytes]:
+    """The sitemap of a large site: an index of its parts (number, newest lastmod)."""
+    return {layout.SITEMAP: sitemap.sitemap_index(
+        (f"{base_url}/{layout.sitemap_part_file(number)}", lastmod)
+        for number, lastmod in parts)}
+
+
+def news_row(site: Site, language: str, entry: Entry) -> bytes:
+    """An article's row of the news sitemap, kept by the publisher while it is listed."""
+    return sitemap.news_row(site.title, language, entry)
+
+
+def news_sitemap_file(rows: list[bytes]) -> dict[str, bytes]:
+    return {layout.NEWS_SITEMAP: sitemap.news_sitemap(rows)}
+
+
+def robots_file(base_url: str) -> dict[str, bytes]:
+    """robots.txt, naming both sitemaps by their absolute URLs."""
+    return {layout.ROBOTS: sitemap.robots(
+        (f"{base_url}/{layout.SITEMAP}", f"{base_url}/{layout.NEWS_SITEMAP}"))}
 
 
 @lru_cache(maxsize=4)
