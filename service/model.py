@@ -87,6 +87,7 @@ class Feed:
     # always the subscription document's (an archive's rel="current").
     archive: FeedLinks | None = None  # an archive document's own URLs (rel="self")
     prev_archive: FeedLinks | None = None  # the newest older archive (rel="prev-archive")
+    next_archive: FeedLinks | None = None  # an archive's successor (rel="next-archive")
     complete: bool = False  # a subscription document that holds every entry (fh:complete)
 
 

@@ -131,6 +131,8 @@ def test_archives_name_themselves_the_subscription_document_and_the_older_archiv
         assert newer.links["self"] == newer.url
         assert newer.links["current"] == f"{BASE}/tags/transport.atom"
         assert newer.links.get("prev-archive") == (older.url if older else None)
+        number = int(newer.url.rsplit("/", 1)[1].split(".")[0])
+        assert newer.links["next-archive"] == f"{BASE}/archive/tags/transport/{number + 1}.atom"
     assert archived[-1].url == f"{BASE}/archive/tags/transport/1.atom"
 
 

@@ -44,15 +44,16 @@ DOCUMENTS: dict[str, tuple[Callable[[], Feed], dict[str, str], str | None]] = {
     "complete subscription": (
         lambda: tag_feed(hubs=(HUB,), complete=True), {"self": "links"}, "complete"),
     "oldest archive": (
-        lambda: tag_feed(archive=archive(1)), {"self": "archive", "current": "links"},
-        "archive"),
+        lambda: tag_feed(archive=archive(1), next_archive=archive(2)),
+        {"self": "archive", "current": "links", "next-archive": "next_archive"}, "archive"),
     "middle archive": (
-        lambda: tag_feed(archive=archive(2), prev_archive=archive(1)),
-        {"self": "archive", "current": "links", "prev-archive": "prev_archive"}, "archive"),
+        lambda: tag_feed(archive=archive(2), prev_archive=archive(1), next_archive=archive(3)),
+        {"self": "archive", "current": "links", "prev-archive": "prev_archive",
+         "next-archive": "next_archive"}, "archive"),
 }
 every_document = pytest.mark.parametrize(("make", "rels", "mark"), DOCUMENTS.values(),
                                          ids=DOCUMENTS.keys())
-PAGING_RELS = {"self", "current", "prev-archive"}
+PAGING_RELS = {"self", "current", "prev-archive", "next-archive"}
 
 
 def expected_links(feed: Feed, rels: dict[str, str], fmt: str,

@@ -171,11 +171,20 @@ def test_atom_content_is_escaped_html_not_cdata() -> None:
 
 
 @every_format
-def test_summary_is_the_plain_text_summary(render: Callable[[Feed], bytes]) -> None:
+def test_summary_is_the_plain_text_summary_as_html(render: Callable[[Feed], bytes]) -> None:
     feed = samples.feed()
     pairs = zip(parsed_entries(render, feed), feed.entries, strict=True)
     written = [item.summary for item, entry in pairs if entry.summary]
-    assert written == [entry.summary for entry in feed.entries if entry.summary]
+    assert written == [escape(entry.summary, quote=False)
+                       for entry in feed.entries if entry.summary]
+
+
+def test_a_summary_that_reads_like_markup_stays_text_for_readers() -> None:
+    feed = samples.feed(entries=(samples.hostile_entry(),))
+    atom, rss = render_atom_and_rss(feed)
+    summary = etree.fromstring(atom).find(f"{ATOM}entry/{ATOM}summary")
+    assert summary.get("type") == "html" and "<script>" not in summary.text
+    assert "<script>" not in etree.fromstring(rss).find("channel/item/description").text
 
 
 @every_format

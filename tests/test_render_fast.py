@@ -47,7 +47,9 @@ def paging(feed: Feed) -> list[Feed]:
         return layout.archive_links(samples.BASE, feed.slug, number)
     return [feed, replace(feed, complete=True), replace(feed, prev_archive=archive(4)),
             replace(feed, hubs=(), archive=archive(1)),
-            replace(feed, hubs=(), archive=archive(2), prev_archive=archive(1)),
+            replace(feed, hubs=(), archive=archive(1), next_archive=archive(2)),
+            replace(feed, hubs=(), archive=archive(2), prev_archive=archive(1),
+                    next_archive=archive(3)),
             replace(feed, archive=archive(3), prev_archive=archive(2), complete=True)]
 
 

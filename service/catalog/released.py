@@ -71,7 +71,9 @@ def feed_of(settings: Settings, slug: str | None, name: str | None,
 def archive_of(settings: Settings, slug: str | None, name: str | None, number: int,
                entries: Iterable[Entry]) -> Feed:
     """A feed's archive document ``number`` (1 the oldest) of the given entries, newest
-    first. It names no hub: an archive never changes, so there is nothing to push."""
+    first. It names no hub: an archive never changes, so there is nothing to push. Its
+    ``next-archive`` is where the next archive is, or will be once frozen: named from
+    the start, since adding it later would rewrite a frozen archive."""
     entries = tuple(entries)
     base = settings.base_url
     return Feed(slug=slug, title=_title(settings, name), subtitle=_subtitle(settings, name),
@@ -79,7 +81,7 @@ def archive_of(settings: Settings, slug: str | None, name: str | None, number: i
                 updated=max((e.updated for e in entries), default=_EPOCH), entries=entries,
                 icon=layout.icon_url(base), archive=layout.archive_links(base, slug, number),
                 prev_archive=layout.archive_links(base, slug, number - 1) if number > 1
-                else None)
+                else None, next_archive=layout.archive_links(base, slug, number + 1))
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)  # an archive emptied by deletions

@@ -26,7 +26,7 @@ from feedgen.feed import FeedGenerator
 
 from service.identity import entry_id, feed_id
 from service.model import Entry, Feed
-from service.render.body import body_html, original_line
+from service.render.body import body_html, original_line, summary_html
 from service.render.entries import feed_parts
 from service.render.heads import (
     ATOM_END,
@@ -156,7 +156,7 @@ def _fill_entry(item: FeedEntry, entry: Entry) -> None:
     # type="html" escapes the markup; "CDATA" would make invalid Atom.
     item.content(body_html(entry) + original_line(entry), type="html")
     if entry.summary:
-        item.summary(entry.summary)  # also the RSS <description>
+        item.summary(summary_html(entry), type="html")  # also the RSS <description>
     if entry.tags:
         # All at once: feedgen rebuilds its RSS category list on every call.
         item.category([{"term": tag.name} for tag in entry.tags])

@@ -20,6 +20,13 @@ def body_html(entry: Entry) -> str:
     return "".join(f"<p>{escape(text, quote=False)}</p>\n" for text in entry.paragraphs)
 
 
+def summary_html(entry: Entry) -> str:
+    """The plain-text summary as HTML, for Atom (``type="html"``) and the RSS
+    description, which readers take as HTML: a summary that reads ``<script>`` shows
+    those characters, it never becomes markup."""
+    return escape(entry.summary, quote=False)
+
+
 def original_line(entry: Entry) -> str:
     """A last paragraph linking the original article, for the feeds: readers show an
     entry's content, and few show a second link (the article page has its own)."""

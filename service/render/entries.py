@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from service.identity import entry_id
 from service.model import Entry, Feed
-from service.render.body import body_html, original_line
+from service.render.body import body_html, original_line, summary_html
 from service.render.kept import Kept
 from service.render.xmlparts import attr, rfc822, text
 
@@ -100,7 +100,8 @@ def _atom(entry: Entry, uid: str, title: str, body: str, author: str, related: s
         author = f"    <author>\n      <name>{author}</name>\n    </author>\n"
     content = (f'    <content type="html">{body}</content>\n' if body
                else '    <content type="html"/>\n')
-    summary = f"    <summary>{text(entry.summary)}</summary>\n" if entry.summary else ""
+    summary = (f'    <summary type="html">{text(summary_html(entry))}</summary>\n'
+               if entry.summary else "")
     categories = "".join([f'    <category term="{attr(tag.name)}"/>\n' for tag in entry.tags])
     if related:
         related = f'    <link href="{related}" rel="related"/>\n'
@@ -115,7 +116,7 @@ def _rss(entry: Entry, uid: str, title: str, body: str, author: str, related: st
     """The ``<item>``, escaped as ``_atom``'s arguments."""
     link = f"      <link>{text(entry.url)}</link>\n" if entry.url else ""
     if entry.summary:
-        description = (f"      <description>{text(entry.summary)}</description>\n"
+        description = (f"      <description>{text(summary_html(entry))}</description>\n"
                        f"      <content:encoded>{body}</content:encoded>\n")
     else:
         description = f"      <description>{body}</description>\n"

@@ -8,10 +8,11 @@ millisecond and a large site has tens of thousands of archive documents.
 Where a document stands among its feed's documents (RFC 5005) is a few links and an
 element: ``rel="self"`` is the document's own URL (an archive's, else the feed's),
 ``rel="current"`` the subscription document's (archives only), the hubs, then
-``rel="prev-archive"``; ``<fh:archive/>`` or ``<fh:complete/>`` after the feed's
-own elements, the ``fh`` namespace declared on the root only when one of them is
-there (so a feed without them keeps its bytes). RSS carries the same links as
-``atom:link`` elements after its self link (RFC 5005 Appendix B).
+``rel="prev-archive"`` and ``rel="next-archive"``; ``<fh:archive/>`` or
+``<fh:complete/>`` after the feed's own elements, the ``fh`` namespace declared on
+the root only when one of them is there (so a feed without them keeps its bytes).
+RSS carries the same links as ``atom:link`` elements after its self link (RFC 5005
+Appendix B).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def document_links(feed: Feed, fmt: str) -> list[tuple[str, str, str | None]]:
     found.extend((hub, "hub", None) for hub in feed.hubs)
     if feed.prev_archive is not None:
         found.append((getattr(feed.prev_archive, fmt), "prev-archive", media_type))
+    if feed.next_archive is not None:
+        found.append((getattr(feed.next_archive, fmt), "next-archive", media_type))
     return found
 
 
