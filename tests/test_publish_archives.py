@@ -244,3 +244,12 @@ def test_a_reader_walks_the_archives_over_http(tmp_path):
         for fmt in ("atom", "rss", "json"):
             met = history(walk(fetch, f"{base}/tags/transport.{fmt}"))
             assert sorted(met) == sorted(expected_ids("tags/transport"))
+
+
+def test_an_article_deleted_while_no_publisher_ran_leaves_its_archives_at_restart(site):
+    site.restart()
+    (site.seeds / "report-001.md").unlink()
+    site.publish()
+    for feed in ("all", "tags/harbour", "tags/transport"):
+        met = history(walk(site.fetch, f"{BASE}/{feed}.atom"))
+        assert release(1) not in met and len(met) == len(expected_ids(feed)) - 1

@@ -38,9 +38,12 @@ class FeedLog:
         self.open: set[str] = set()  # the subscription document's ids
         self.announced: dict[str, int] = {}  # open ids also frozen: id -> its new updated
 
-    def start(self, members: Iterable[str], updated: Callable[[str], int]) -> None:
+    def start(self, members: Iterable[str], is_member: Callable[[str], bool],
+              updated: Callable[[str], int]) -> list[int]:
         """Fill the subscription document from the feed's entries: all that no archive
-        holds, and those edited since their archive was frozen."""
+        holds, and those edited since their archive was frozen. Archived ids that left
+        the feed while no publisher ran are taken out: the numbers of the archives
+        rewritten so."""
         frozen = self.frozen
         self.open, self.announced = set(), {}
         for article_id in members:
@@ -50,6 +53,7 @@ class FeedLog:
             elif (now := updated(article_id)) > then:
                 self.open.add(article_id)
                 self.announced[article_id] = now
+        return self._remove({i for i in frozen if not is_member(i)})
 
     def change(self, candidates: Iterable[str], is_member: Callable[[str], bool],
                updated: Callable[[str], int]) -> list[int]:
@@ -69,6 +73,10 @@ class FeedLog:
             elif (now := updated(article_id)) > then:
                 self.open.add(article_id)
                 self.announced[article_id] = now
+        return self._remove(gone)
+
+    def _remove(self, gone: set[str]) -> list[int]:
+        """Take ``gone`` out of the archives; the numbers of those rewritten."""
         if not gone:
             return []
         rewritten = []

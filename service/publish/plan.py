@@ -121,7 +121,7 @@ class Planner:
         numbers: set[int] = set()
         if log is None:
             log = self.logs[key] = FeedLog(self.state.archived.get(key, ()))
-            log.start(ids, updated)
+            numbers.update(log.start(ids, members.__contains__, updated))
             numbers.update(number for number in range(1, len(log.archives) + 1)
                            if not all(map(present, self._archive_files(key, (number,)))))
         else:
