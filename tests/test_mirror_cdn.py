@@ -79,7 +79,7 @@ def new_article(site: MirroredSite, *options: str, **run: object) -> set[str]:
     page = ({p for p in site.objects() if p.startswith("articles/")} - pages).pop()
     return {"/" + page.removesuffix(".html"), "/tags/harbour.atom", "/tags/harbour.rss",
             "/tags/harbour.json", "/tags/harbour/", "/all.atom", "/all.rss", "/all.json", "/",
-            "/subscriptions.opml"}
+            "/subscriptions.opml", "/sitemap.xml"}
 
 
 def test_a_purge_template_is_asked_for_exactly_the_changed_urls(site, cdn):
