@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,13 +41,16 @@ SEEDFEEDS = ROOT / ".venv" / "bin" / "seedfeeds"
 
 def timed_run(command: list[str], cwd: Path | None = None,
               env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run a command to completion; wall seconds and peak RSS (MiB) of its largest process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a command to completion; wall seconds and the peak RSS (MiB) of its largest
+    process (it or one of its workers), from this child's own rusage."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, command)
+    return seconds, usage.ru_maxrss / 1024
 
 
 def cold_seedfeeds(seeds: Path, out: Path,
@@ -60,8 +62,10 @@ def cold_seedfeeds(seeds: Path, out: Path,
     command = ([str(SEEDFEEDS)] if code is None else
                [str(ROOT / ".venv" / "bin" / "python"), "-m", "service"])
     env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
+    # -m puts the working folder first on sys.path: the baseline's, not this checkout's
     seconds, peak = timed_run([*command, "build", "--seeds", str(seeds),
-                               "--feeds", str(feeds), "--state", str(state)], env=env)
+                               "--feeds", str(feeds), "--state", str(state)], cwd=code,
+                              env=env)
     written = _written(feeds)
     shutil.rmtree(out / name, ignore_errors=True)  # tmpfs is memory
     return seconds, peak, written

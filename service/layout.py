@@ -8,6 +8,7 @@ cannot drift apart.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 from service.config import Settings
@@ -85,6 +86,7 @@ def archive_file(slug: str | None, number: int, fmt: str) -> str:
             else f"{ARCHIVE}/tags/{slug}/{number}.{fmt}")
 
 
+@lru_cache(maxsize=4096)  # each is asked for by three archives: its own, and its neighbours
 def archive_links(base_url: str, slug: str | None, number: int) -> FeedLinks:
     """The URLs of a feed's archive document ``number`` in each format; its page is
     the feed's own page."""
@@ -114,6 +116,7 @@ def article_file(article_id: str) -> str:
     return f"articles/{article_id}.html"
 
 
+@lru_cache(maxsize=1024)
 def feed_links(base_url: str, slug: str | None) -> FeedLinks:
     """The URLs of a feed in each format and of its HTML page."""
     if slug is None:

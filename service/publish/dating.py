@@ -26,6 +26,7 @@ class Releases:
         self.catalog, self.state, self.base_url = catalog, state, base_url
         self.entries: dict[str, Entry] = {}  # the visible (released) articles
         self.order_keys: dict[str, tuple[float, float, str]] = {}  # id -> views.order()
+        self.updated_at: dict[str, int] = {}  # id -> its entry's updated, epoch seconds
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
 
@@ -65,6 +66,7 @@ class Releases:
         for article_id in dirty:
             old = self.entries.pop(article_id, None)
             self.order_keys.pop(article_id, None)
+            self.updated_at.pop(article_id, None)
             self.embargoed.pop(article_id, None)
             if old is not None:
                 tags.update(tag_key(tag.name) for tag in old.tags)
@@ -91,4 +93,6 @@ class Releases:
                                    base_url)
             self.entries[article.id] = entry
             self.order_keys[article.id] = views.order(entry, stamp, first_seen)
+            self.updated_at[article.id] = (int(stamp) if updated is published
+                                           else int(updated.timestamp()))
         return tags

@@ -80,6 +80,11 @@ class Planner:
             archives += self._archive_jobs(key, ids, dirty, present)
             feeds.extend(self._tag_jobs(key, ids))
         archives += self._archive_jobs(ALL, entries.keys(), dirty, present)
+        # Oldest first, all feeds' archives interleaved: an article's archives (one in
+        # each of its feeds) come close together, while its rendered parts are still kept.
+        order = self.releases.order_keys
+        archives.sort(key=lambda job: order[job[1].entries[0].id] if job[1].entries
+                      else (0.0, 0.0, ""), reverse=True)
         self.state.record_archives(self._frozen)
         self._frozen = []
         all_feed = self._feed(None, None, None)
@@ -114,10 +119,7 @@ class Planner:
         pass that fails starts afresh, and the next renders every missing file."""
         entries, log = self.releases.entries, self.logs.get(key)
         members = entries if not key else set(ids)
-
-        def updated(article_id: str) -> int:
-            return int(entries[article_id].updated.timestamp())
-
+        updated = self.releases.updated_at.__getitem__
         numbers: set[int] = set()
         if log is None:
             log = self.logs[key] = FeedLog(self.state.archived.get(key, ()))
