@@ -24,7 +24,7 @@ from service.publish.dating import Releases
 from service.publish.fanout import Job
 
 # Jobs: ("article", id), ("feed", feed), ("tag_page", feed, count), ("front", rows, all feed),
-# ("archive", feed, number).
+# ("archive", feed key, number).
 # What each kind of render job costs, in article pages (measured on the 100,000-article
 # corpus: a page 0.1 ms, a tag's feeds in three formats with .gz 15 ms, a tag page 3 ms,
 # the front files 50 ms, an archive in three formats 1 ms): a cold build's workers get
@@ -82,9 +82,12 @@ class Planner:
         archives += self._archive_jobs(ALL, entries.keys(), dirty, present)
         # Oldest first, all feeds' archives interleaved: an article's archives (one in
         # each of its feeds) come close together, while its rendered parts are still kept.
-        order = self.releases.order_keys
-        archives.sort(key=lambda job: order[job[1].entries[0].id] if job[1].entries
-                      else (0.0, 0.0, ""), reverse=True)
+        order, logs = self.releases.order_keys, self.logs
+
+        def newest(job: Job) -> tuple[float, float, str]:
+            bucket = logs[job[1]].archives[job[2] - 1]
+            return order[bucket[-1][0]] if bucket else (0.0, 0.0, "")
+        archives.sort(key=newest, reverse=True)
         self.state.record_archives(self._frozen)
         self._frozen = []
         all_feed = self._feed(None, None, None)
@@ -132,12 +135,17 @@ class Planner:
         numbers.update(log.freeze(self.releases.order_keys.__getitem__, updated,
                                   self.settings.entries, self.settings.archive_size))
         self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
+        return [("archive", key, number) for number in sorted(numbers)]
+
+    def archive_feed(self, key: str, number: int) -> Feed:
+        """Archive ``number`` of a feed (key ALL: the all feed) as a document to render:
+        built by whoever renders it (a cold build's workers), from the log."""
+        entries = self.releases.entries
         slug, name = (self.state.slugs[key], self.catalog.names.get(key, key)) if key else (
             None, None)
-        return [("archive", views.archive_of(
-            self.settings, slug, name, number,
-            (entries[i] for i, _ in reversed(log.archives[number - 1]))), number)
-            for number in sorted(numbers)]
+        return views.archive_of(self.settings, slug, name, number,
+                                (entries[i] for i, _ in reversed(self.logs[key].archives[
+                                    number - 1])))
 
     def _tag_jobs(self, key: str, ids: list[str]) -> list[Job]:
         """The renders a tag needs: its feeds and its page, unless unchanged since last."""

@@ -213,7 +213,7 @@ class Publisher:
         elif kind == "feed":
             files = render.feed_files(job[1])
         elif kind == "archive":
-            files = render.archive_files(job[1], job[2])
+            files = render.archive_files(self.planner.archive_feed(job[1], job[2]), job[2])
         elif kind == "tag_page":
             files = render.tag_page_file(self.site, job[1], job[2])
         else:

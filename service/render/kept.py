@@ -3,14 +3,14 @@
 A pass that adds one article renders the all feed and its tags' feeds again, and 49
 of each one's 50 entries are those the pass before rendered: their parts are kept,
 by entry id, and used again only for an entry of equal values (the parts depend on
-the entry alone, so the bytes are those a fresh render gives). The least recently
-used go first past ``size``.
+the entry alone, so the bytes are those a fresh render gives). Past ``size`` the
+first kept go first: a cold build renders archives oldest first, so an entry's
+archives in each of its feeds come close together, while it is still kept.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Generic, TypeVar
 
 from service.model import Entry
@@ -27,22 +27,23 @@ class Kept(Generic[T]):
 
     def __init__(self, size: int = ENTRIES) -> None:
         self.size = size
-        self._parts: OrderedDict[str, tuple[Entry, T]] = OrderedDict()
+        self._parts: dict[str, tuple[Entry, T]] = {}
         self._lock = threading.Lock()
 
     def get(self, entry: Entry) -> T | None:
-        """What was kept for ``entry``, if it was rendered from equal values."""
-        with self._lock:
-            held = self._parts.get(entry.id)
-            if held is None or (held[0] is not entry and held[0] != entry):
-                return None
-            self._parts.move_to_end(entry.id)
-            return held[1]
+        """What was kept for ``entry``, if it was rendered from equal values. A lookup
+        does not refresh an entry's place: a dict lookup alone is cheap, and an entry
+        every pass lists is soon rendered again, once."""
+        held = self._parts.get(entry.id)  # one dict read: atomic under the GIL
+        if held is None or (held[0] is not entry and held[0] != entry):
+            return None
+        return held[1]
 
     def put(self, entry: Entry, part: T) -> T:
         with self._lock:
-            self._parts[entry.id] = (entry, part)
-            self._parts.move_to_end(entry.id)
-            while len(self._parts) > self.size:
-                self._parts.popitem(last=False)
+            parts = self._parts
+            parts.pop(entry.id, None)
+            parts[entry.id] = (entry, part)
+            while len(parts) > self.size:
+                del parts[next(iter(parts))]  # the oldest put
         return part
