@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 Frozen = tuple[tuple[str, int], ...]  # an archive's entries: (id, updated), oldest first
 Key = Callable[[str], tuple[float, float, str]]  # an id's place: smallest newest
+Rank = Callable[[str], int]  # the same order as whole numbers (0 the newest), faster to sort
 
 
 class FeedLog:
@@ -89,14 +90,16 @@ class FeedLog:
         return rewritten
 
     def freeze(self, key: Key, updated: Callable[[str], int], entries: int,
-               size: int) -> list[int]:
+               size: int, rank: Rank | None = None) -> list[int]:
         """Freeze the oldest arrivals while the subscription document holds more than
         ``entries``; return the new archives' numbers. ``size`` is taken as ``entries``
-        if larger, so the document never runs dry."""
+        if larger, so the document never runs dry. ``rank``, if given, is ``key``'s order
+        (a cold build's first freeze sorts every entry of every feed)."""
         size = min(size, entries)
         if len(self.open) <= entries:
             return []
-        oldest = sorted(self.open, key=self._key(key), reverse=True)
+        place = rank if rank is not None and not self.announced else self._key(key)
+        oldest = sorted(self.open, key=place, reverse=True)
         made = []
         start = 0
         while len(oldest) - start > entries:  # then a full bucket is there to freeze

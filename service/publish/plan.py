@@ -58,6 +58,7 @@ class Planner:
         self.summaries: dict[str, TagSummary] = {}  # tag key -> its row on the index
         self.logs: dict[str, FeedLog] = {}  # tag key (ALL: the all feed) -> its archive log
         self._frozen: list[tuple[str, int, tuple[tuple[str, int], ...]]] = []
+        self._ranked: dict[str, int] | None = None  # _rank's, for one pass
 
     def plan(self, dirty: set[str], tags: set[str], now: float,
              present: Callable[[str], bool] = lambda path: False) -> Plan:
@@ -89,7 +90,7 @@ class Planner:
             return order[bucket[-1][0]] if bucket else (0.0, 0.0, "")
         archives.sort(key=newest, reverse=True)
         self.state.record_archives(self._frozen)
-        self._frozen = []
+        self._frozen, self._ranked = [], None
         all_feed = self._feed(None, None, None)
         if self.rendered.feeds.get(None) != all_feed or tags:
             feeds.append(("front", tuple(self._index_rows()), all_feed))
@@ -133,9 +134,17 @@ class Planner:
             candidates = {i for i in dirty if i in members or i in log.open or i in log.frozen}
             numbers.update(log.change(candidates, members.__contains__, updated))
         numbers.update(log.freeze(self.releases.order_keys.__getitem__, updated,
-                                  self.settings.entries, self.settings.archive_size))
+                                  self.settings.entries, self.settings.archive_size,
+                                  self._rank() if len(log.open) > 4096 else None))
         self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
         return [("archive", key, number) for number in sorted(numbers)]
+
+    def _rank(self) -> Callable[[str], int]:
+        """Every entry's place in arrival order, newest 0, for this pass."""
+        if self._ranked is None:
+            order = self.releases.order_keys
+            self._ranked = {i: n for n, i in enumerate(sorted(order, key=order.__getitem__))}
+        return self._ranked.__getitem__
 
     def archive_feed(self, key: str, number: int) -> Feed:
         """Archive ``number`` of a feed (key ALL: the all feed) as a document to render:
