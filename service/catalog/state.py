@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS kept (
 CREATE TABLE IF NOT EXISTS archives (
     feed TEXT NOT NULL,            -- a tag key, or '' for the all feed
     number INTEGER NOT NULL,       -- of the feed's archive documents, 1 the oldest
-    entries TEXT NOT NULL,         -- JSON [[id, updated epoch seconds], ...], oldest first
+    entries TEXT NOT NULL,         -- "id updated,id updated,...": oldest first, epoch s
     PRIMARY KEY (feed, number)
 );
 """
@@ -187,9 +187,8 @@ class State:
         self.kept: set[str] = {path for (path,) in db.execute("SELECT path FROM kept")}
         # feed ('' for all) -> its frozen archives, oldest first: (id, updated) each
         self.archived: dict[str, list[tuple[tuple[str, int], ...]]] = {}
-        rows = db.execute("SELECT feed, entries FROM archives ORDER BY feed, number")
-        for feed, entries in rows:
-            self.archived.setdefault(feed, []).append(tuple(map(tuple, json.loads(entries))))
+        for feed, entries in db.execute("SELECT feed, entries FROM archives ORDER BY 1, number"):
+            self.archived.setdefault(feed, []).append(_archived(entries))
 
     @contextlib.contextmanager
     def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
@@ -280,13 +279,18 @@ class State:
             return
         with self._writing("record archives") as db:
             db.executemany("INSERT OR REPLACE INTO archives VALUES (?, ?, ?)",
-                           [(f, n, json.dumps(e, separators=(",", ":"))) for f, n, e in done])
+                           [(f, n, ",".join([f"{i} {u}" for i, u in e])) for f, n, e in done])
         for feed, number, entries in done:
             held = self.archived.setdefault(feed, [])
             held[number - 1:number] = [entries]
 
     def close(self) -> None:
         self._db.close()
+
+
+def _archived(text: str) -> tuple[tuple[str, int], ...]:
+    """An archive's entries as stored ("id updated,..."): a tenth of the cost of JSON."""
+    return tuple((i, int(u)) for i, _, u in (p.partition(" ") for p in text.split(",") if p))
 
 
 @lru_cache(maxsize=4096)
