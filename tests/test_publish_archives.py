@@ -253,3 +253,25 @@ def test_an_article_deleted_while_no_publisher_ran_leaves_its_archives_at_restar
     for feed in ("all", "tags/harbour", "tags/transport"):
         met = history(walk(site.fetch, f"{BASE}/{feed}.atom"))
         assert release(1) not in met and len(met) == len(expected_ids(feed)) - 1
+
+
+def test_an_embargoed_article_arrives_at_the_head_when_it_is_released(site):
+    due = datetime.fromtimestamp(site.now + 3600, UTC)
+    site.add("later.md", f"---\ntitle: Held back\ntags: [Weather]\n"
+                         f"date: {due:%Y-%m-%d %H:%M}\n---\nNot yet.\n")
+    site.publish()
+    held = f"urn:uuid:{article_id('Held back', due)}"
+    assert held not in history(walk(site.fetch, f"{BASE}/all.atom"))
+    site.publish(minutes=61)
+    for feed in ("all", "tags/weather"):
+        assert read(f"{BASE}/{feed}.atom", site.fetch(f"{BASE}/{feed}.atom")).ids[0] == held
+
+
+def test_an_arrival_keeps_its_place_across_a_restart(site):
+    site.add("old.md", "---\ntitle: A report from last decade\ntags: [Weather]\n"
+                       "date: 2016-05-01 09:00\n---\nFound in a drawer.\n")
+    site.publish(minutes=60)
+    before = (site.feeds / "all.atom").read_bytes()
+    site.restart()
+    site.publish(minutes=60)
+    assert (site.feeds / "all.atom").read_bytes() == before
