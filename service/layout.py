@@ -145,10 +145,10 @@ def opml_url(base_url: str) -> str:
 
 
 def compressed(path: str) -> bool:
-    """Files readers poll get a precompressed .gz sibling; article pages and archives
-    do not (read once each; 100,000 more files would double a cold build)."""
+    """Files readers poll, and sitemaps, get a precompressed .gz sibling; article pages
+    and archives do not (read once each; 100,000 more files would double a cold build)."""
     return not unlisted(path) and path.endswith(
-        (".atom", ".rss", ".json", ".opml", ".html")) and path not in (MANIFEST, STATUS)
+        (".atom", ".rss", ".json", ".opml", ".html", ".xml")) and path not in (MANIFEST, STATUS)
 
 
 def site_of(settings: Settings) -> Site:
