@@ -78,7 +78,10 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
         help="s allowed beyond the reconcile period for one publish pass (default 10: a "
              "pass that unpublishes a 100-article file rewrites ~350 files, up to 9 s on "
              "2 busy cores)")
-    add("--entries", type=int, default=50, help="entries per feed (default 50)")
+    add("--entries", type=int, default=50,
+        help="entries in each feed's subscription document (default 50)")
+    add("--archive-size", type=int, default=25,
+        help="entries in each archive document (default 25)")
     add("--clients", type=int, default=32, help="concurrent polling clients (default 32)")
     add("--crash-every", type=float, default=60.0,
         help="mean s between kill -9s of the server; 0: never (default 60)")
@@ -97,7 +100,7 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     return Plan(args.minutes, args.articles, args.files, args.tags, args.reconcile,
                 args.margin, args.entries, args.clients, args.crash_every, seed, args.keep,
-                args.tmp, max(args.faults, 0), args.recovery)
+                args.tmp, max(args.faults, 0), args.recovery, args.archive_size)
 
 
 class HardTimeout(BaseException):

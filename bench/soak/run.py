@@ -20,6 +20,7 @@ from corpus import generate
 from .churn import Churn
 from .client import Client
 from .faults import Deadlines, FaultPhase
+from .history import History
 from .plan import Plan
 from .promises import Promises
 from .readers import Readers, Sweep
@@ -74,6 +75,8 @@ class Soak:
         self.churn = Churn(seeds, self.truth, self.rng, [self.display[k] for k in hot],
                            plan, self.server.up, self.calm, self.started)
         self.sweep = Sweep(self.readers, self.truth, plan, self.quiet)
+        self.history = History(self.promises, self.readers, self.truth, plan,
+                               self.violations, self.server)
         self.faults = FaultPhase(plan, self.server, self.truth, self.readers, self.deadlines,
                                  self.violations, self.calm, self.stop, self.started)
         self.readers.fetch(Client(self.server, False), "/subscriptions.opml")
@@ -146,9 +149,12 @@ class Soak:
         return run
 
     def check_loop(self) -> None:
-        while not self.stop.wait(SAMPLE_EVERY):
-            self.promises.audit()
-            self.scan_log()
+        try:
+            while not self.stop.wait(SAMPLE_EVERY):
+                self.history.audit()
+                self.scan_log()
+        finally:
+            self.history.close()
 
     def sample_loop(self) -> None:
         """Memory and open files; a server that died on its own is a violation."""
@@ -231,7 +237,9 @@ class Soak:
         ids = sorted(self.truth.held_ids())
         self.note(f"final audit: {len(urls):,} feeds, {len(ids):,} article pages")
         self.fetch_all(urls)
-        self.promises.audit()
+        feeds = self.history.audit(final=True)
+        self.note(f"final audit: {feeds:,} feeds' histories walked; {self.history.requests:,} "
+                  f"archive requests in the run, {len(self.promises.archives):,} archives")
         self.fetch_all([f"/articles/{article_id}" for article_id in ids])
 
     def fetch_all(self, urls: list[str], clients: int = 8) -> None:
@@ -275,6 +283,8 @@ class Soak:
         for line in chunk[:complete].decode("utf-8", "replace").splitlines():
             self.passes.add(line)
             self.faults.log.line(line)
+            if "started afresh" in line:  # the state set aside: first sightings anew
+                self.promises.forget_arrivals()
             if (" ERROR " in line or line.startswith("Traceback")) \
                     and not self.faults.log.expected(line):
                 self.violations.report("server logged an error", line[24:120], line[:300])
