@@ -1,12 +1,16 @@
 """Benchmark a cold `seedfeeds build` against Hugo, and one incremental publish pass.
 
     python bench/build.py [--articles 100000 --files 1000 --tags 200] [--out /dev/shm/...]
+                          [--baseline /path/to/an/older/checkout]
 
 1. Cold build: `seedfeeds build` of the corpus into a fresh folder, wall time and
    peak memory (the largest process), beside Hugo (Debian `hugo`) building per-tag
    RSS only from the same corpus converted by ../shared/tools/corpus_to_hugo.py,
-   in the same run. Output goes to tmpfs by default: on ext4, creating files soon
-   after deleting tens of thousands costs 20 times more and times the file system.
+   in the same run; with ``--baseline``, first the same build by an older checkout of
+   seedfeeds (run with this venv), the before beside the after. Files and bytes written,
+   and of those the RFC 5005 archives. Output goes to tmpfs by default: on ext4, creating
+   files soon after deleting tens of thousands costs 20 times more and times the file
+   system.
 2. Incremental pass: a publisher that has built the corpus gets one new file of 10
    articles; the pass's time and the files it rewrote (counted, and named by kind).
 """
@@ -36,22 +40,46 @@ HUGO_TOOL = ROOT.parent / "shared" / "tools" / "corpus_to_hugo.py"
 SEEDFEEDS = ROOT / ".venv" / "bin" / "seedfeeds"
 
 
-def timed_run(command: list[str], cwd: Path | None = None) -> tuple[float, float]:
+def timed_run(command: list[str], cwd: Path | None = None,
+              env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run a command to completion; wall seconds and peak RSS (MiB) of its largest process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return seconds, max(peak, before) / 1024
 
 
-def cold_seedfeeds(seeds: Path, out: Path) -> tuple[float, float, int]:
-    feeds, state = out / "seedfeeds" / "feeds", out / "seedfeeds" / "state.sqlite"
-    seconds, peak = timed_run([str(SEEDFEEDS), "build", "--seeds", str(seeds),
-                               "--feeds", str(feeds), "--state", str(state)])
-    files = sum(len(names) for _, _, names in os.walk(feeds))
-    return seconds, peak, files
+def cold_seedfeeds(seeds: Path, out: Path,
+                   code: Path | None = None) -> tuple[float, float, Written]:
+    """A cold build by this checkout, or by the one at ``code``: seconds, peak MiB, what
+    it wrote in all and in archive/."""
+    name = "seedfeeds" if code is None else "baseline"
+    feeds, state = out / name / "feeds", out / name / "state.sqlite"
+    command = ([str(SEEDFEEDS)] if code is None else
+               [str(ROOT / ".venv" / "bin" / "python"), "-m", "service"])
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
+    seconds, peak = timed_run([*command, "build", "--seeds", str(seeds),
+                               "--feeds", str(feeds), "--state", str(state)], env=env)
+    written = _written(feeds)
+    shutil.rmtree(out / name, ignore_errors=True)  # tmpfs is memory
+    return seconds, peak, written
+
+
+Written = tuple[int, int, int, int]  # files, bytes; of those in archive/: files, bytes
+
+
+def _written(feeds: Path) -> Written:
+    files = size = archive_files = archive_size = 0
+    for folder, _, names in os.walk(feeds):
+        in_archive = Path(folder).is_relative_to(feeds / "archive")
+        for name in names:
+            length = os.stat(os.path.join(folder, name)).st_size
+            files, size = files + 1, size + length
+            if in_archive:
+                archive_files, archive_size = archive_files + 1, archive_size + length
+    return files, size, archive_files, archive_size
 
 
 def cold_hugo(seeds: Path, out: Path) -> tuple[float, float, int] | None:
@@ -91,6 +119,7 @@ def incremental(seeds: Path, out: Path) -> tuple[float, int, dict[str, int]]:
     kinds: dict[str, int] = {}
     for path in changed:
         kind = ("article pages" if path.startswith("articles/") else
+                "archives" if path.startswith("archive/") else
                 "tag files" if path.startswith("tags/") else "front files")
         kinds[kind] = kinds.get(kind, 0) + 1
     assert report.articles_changed == 10, report
@@ -110,27 +139,37 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/dev/shm") if
                         Path("/dev/shm").is_dir() else None,
                         help="where to build (default: a fresh folder on tmpfs)")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also build with an older checkout of seedfeeds, first")
     args = parser.parse_args()
     seeds = corpus(args.articles, args.files, args.tags)
     out = Path(tempfile.mkdtemp(prefix="seedfeeds-bench-", dir=args.out))
     try:
         print(f"corpus: {args.articles:,} articles in {args.files:,} files, {args.tags} tags; "
               f"output in {out} ({os.cpu_count()} cores)\n")
-        print("| cold build | seconds | peak memory | files written |")
-        print("|---|---:|---:|---:|")
-        seconds, peak, files = cold_seedfeeds(seeds, out)
-        print(f"| seedfeeds build (feeds, pages, OPML) | {seconds:.1f} | {peak:,.0f} MiB "
-              f"| {files:,} |")
+        print("| cold build | seconds | peak memory | files written | bytes written "
+              "| of which archives |")
+        print("|---|---:|---:|---:|---:|---:|")
+        if args.baseline:
+            _row(f"seedfeeds at {args.baseline.name} (before)",
+                 *cold_seedfeeds(seeds, out, args.baseline))
+        _row("seedfeeds build (feeds, archives, pages, OPML)", *cold_seedfeeds(seeds, out))
         hugo = cold_hugo(seeds, out)
         if hugo:
             print(f"| Hugo {_hugo_version()} (per-tag RSS only) | {hugo[0]:.1f} | "
-                  f"{hugo[1]:,.0f} MiB | {hugo[2]:,} |")
+                  f"{hugo[1]:,.0f} MiB | {hugo[2]:,} | | |")
         seconds, changed, kinds = incremental(seeds, out)
         detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         print(f"\nincremental pass after one new 10-article file: {seconds * 1000:.0f} ms, "
               f"{changed} files rewritten ({detail})")
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def _row(label: str, seconds: float, peak: float, written: Written) -> None:
+    files, size, archive_files, archive_size = written
+    print(f"| {label} | {seconds:.1f} | {peak:,.0f} MiB | {files:,} | {size / 2**20:,.0f} MiB "
+          f"| {archive_files:,} files, {archive_size / 2**20:,.0f} MiB |")
 
 
 def _hugo_version() -> str:

@@ -55,6 +55,19 @@ def test_each_object_has_the_content_type_and_cache_control_the_web_sends(site, 
             assert stored["CacheControl"] == answer.header("Cache-Control"), path
 
 
+def test_an_archive_object_has_the_immutable_headers_the_web_sends(site, tmp_path):
+    site.archive("archive/all/1.atom", "archive/tags/harbour/1.json")
+    built(site, "--max-age", "123")
+    with Server("web", "--feeds", str(site.feeds), "--base-url", "http://news.test",
+                "--max-age", "123", log=tmp_path / "web.log") as web:
+        for path in ("archive/all/1.atom", "archive/tags/harbour/1.json"):
+            answer, stored = web.get(url_path(path)), site.head(path)
+            assert answer.status == 200, path
+            assert stored["ContentType"] == answer.header("Content-Type"), path
+            assert stored["CacheControl"] == answer.header("Cache-Control") == \
+                "public, max-age=31536000, immutable", path
+
+
 def url_path(path: str) -> str:
     """The URL a reader asks for, as README's URLs table gives it."""
     if path == "index.html":

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from service import layout
+from service.mirror.local import from_folder
+
 from support.mirrored import MirroredSite, seed
 from support.seaweed import Recorder, Seaweed
 
@@ -84,3 +87,43 @@ def test_a_sync_needs_a_bucket_and_a_built_site(site, tmp_path):
     no_site = sync(site)
     assert no_site.returncode == 2
     assert "holds no published site" in no_site.stderr
+
+
+ARCHIVES = ("archive/all/1.atom", "archive/all/1.rss", "archive/tags/harbour/1.json")
+
+
+def test_a_sync_uploads_archives_immutable_with_their_content_type(site):
+    assert site.build().returncode == 0
+    site.archive(*ARCHIVES)
+    assert sync(site).returncode == 0
+    assert site.objects() == site.served()
+    for path, media_type in zip(ARCHIVES, ("atom+xml", "rss+xml", "feed+json"), strict=True):
+        stored = site.head(path)
+        assert stored["CacheControl"] == layout.IMMUTABLE, path
+        assert stored["ContentType"] == f"application/{media_type}; charset=utf-8", path
+
+
+def test_a_sync_uploads_archives_after_the_article_pages_and_before_the_feeds(site, recorder):
+    plain = site.run("build", "--seeds", str(site.seeds), "--feeds", str(site.feeds),
+                     "--state", str(site.state))
+    assert plain.returncode == 0, plain.stderr
+    site.archive(*ARCHIVES)
+    recorder.take()
+    assert sync(site).returncode == 0
+    order = {path: index for index, (_, path) in enumerate(site.writes(recorder.take()))}
+    pages = [index for path, index in order.items() if path.startswith("articles/")]
+    archives = [order[path] for path in ARCHIVES]
+    feeds = [index for path, index in order.items() if path.startswith("tags/")
+             or path in ("all.atom", "all.rss", "all.json")]
+    assert max(pages) < min(archives) and max(archives) < min(feeds)
+
+
+def test_a_snapshot_of_the_folder_lists_its_archives_as_pages(site):
+    assert site.run("build", "--seeds", str(site.seeds), "--feeds", str(site.feeds),
+                    "--state", str(site.state)).returncode == 0
+    site.archive(*ARCHIVES)
+    (site.feeds / "archive" / "all" / ".2.atom.123.tmp").write_bytes(b"half")
+    snapshot = from_folder(site.feeds)
+    assert set(ARCHIVES) <= snapshot.pages
+    assert {path for path in snapshot.pages if path.startswith("archive/")} == set(ARCHIVES)
+    assert not set(ARCHIVES) & snapshot.files.keys()

@@ -10,10 +10,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
+from service.publish.writer import SiteWriter
 
 from support.processes import free_port
 from support.subscriber import Subscriber
@@ -153,6 +156,60 @@ def test_nginx_sends_each_feed_the_link_header_the_web_processes_send(topology):
                                  'rel="self"', path
     for path in ("/", "/tags/harbour/", "/subscriptions.opml"):
         assert "link" not in get(ports["nginx"], path)[1], path
+
+
+ARCHIVE_PATHS = ("/archive/all/1.atom", "/archive/tags/harbour/1.rss",
+                 "/archive/tags/harbour/2.json")
+LISTED_PATHS = ("/robots.txt", "/sitemap.xml", "/sitemaps/1.xml", "/sitemap-news.xml")
+
+
+def with_archives(seeds: Path, ports: dict[str, int]) -> None:
+    """A published site given archives and sitemaps by the real writer, as the publisher
+    writes them (archives unlisted, the sitemaps and robots.txt in the manifest)."""
+    (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
+    for port in ports.values():
+        wait_for(lambda port=port: b"ferry" in get(port, "/tags/harbour.atom")[2], 10)
+    writer, now = SiteWriter(seeds.parent / "feeds"), datetime.now(UTC)
+    for path in (*ARCHIVE_PATHS, *LISTED_PATHS):
+        writer.write(path[1:], f"<archived>{path}</archived>\n".encode(), now)
+    writer.save_manifest()
+
+
+def test_nginx_sends_archives_the_web_processes_headers_immutable(topology):
+    seeds, ports = topology[:2]
+    with_archives(seeds, ports)
+    for path in ARCHIVE_PATHS:
+        answers = {name: get(port, path) for name, port in ports.items()}
+        for name, (status, headers, body) in answers.items():
+            assert (status, body) == (200, f"<archived>{path}</archived>\n".encode()), name
+            assert headers["cache-control"] == "public, max-age=31536000, immutable", name
+            assert "link" not in headers, (name, path)  # no WebSub topic
+            again = get(ports[name], path, {"If-None-Match": headers["etag"]})
+            assert again[0] == 304 and again[1]["cache-control"] == headers["cache-control"]
+        types = {name: headers["content-type"] for name, (_, headers, _) in answers.items()}
+        assert len(set(types.values())) == 1, f"{path}: {types}"
+
+
+def test_nginx_serves_sitemaps_and_robots_as_the_web_processes_do(topology):
+    seeds, ports = topology[:2]
+    with_archives(seeds, ports)
+    for path in LISTED_PATHS:
+        answers = {name: get(port, path)[:2] for name, port in ports.items()}
+        seen = {(status, headers["content-type"], headers["cache-control"])
+                for status, headers in answers.values()}
+        assert len(seen) == 1, f"{path}: {answers}"
+        assert seen.pop()[0] == 200, path
+
+
+def test_nginx_and_the_web_processes_refuse_the_same_malformed_archive_addresses(topology):
+    seeds, ports = topology[:2]
+    with_archives(seeds, ports)
+    # (nginx resolves a dot segment itself, inside its root: /archive/tags/../all/1.atom
+    # is /archive/all/1.atom to it, a 404 to the app; neither leaves the folder.)
+    for path in ("/archive/all/01.atom", "/archive/all/3.atom", "/archive/tags/a%2Fb/1.atom",
+                 "/archive/tags/.x/1.atom", "/sitemaps/0.xml"):
+        assert {name: get(port, path)[0] for name, port in ports.items()} == dict.fromkeys(
+            ports, 404), path
 
 
 def test_nginx_routes_the_hub_to_the_publisher_which_verifies_and_pushes(topology):

@@ -1,8 +1,9 @@
 """What the bucket should hold: the served files of feeds/ as one pass left them.
 
 A snapshot names every file the web serves: the manifest's files with their sha256,
-and the article pages (not in the manifest: 100,000 rows would make it huge), with the
-pages that may have changed since the last snapshot. In ``publish``, ``serve`` and
+and the pages: article pages and archives (``layout.unlisted``: not in the manifest,
+100,000 rows would make it huge), with the pages that may have changed since the last
+snapshot. In ``publish``, ``serve`` and
 ``build`` it is taken from the publisher right after each pass that succeeded, in the
 publisher's thread (a copy, so the next pass cannot change it under the mirror); the
 pages it wrote come from the pass itself. ``seedfeeds sync`` reads it from the folder,
@@ -13,14 +14,13 @@ and a snapshot that cannot say which pages changed (a cold pass, a pass after a 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 
 from service import layout
 from service.mirror.objects import served
-from service.publish.writer import Record
+from service.publish.writer import Record, unlisted_files
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def from_publisher(manifest: Mapping[str, Record], pages: Set[str], written: Set
 
 
 def from_folder(feeds: Path) -> Snapshot:
-    """A snapshot read from the folder: its manifest and its article pages, all to be read."""
+    """A snapshot read from the folder: its manifest, its article pages and its archives,
+    all to be read."""
     try:
         rows = json.loads((feeds / layout.MANIFEST).read_bytes())["files"]
         files = {path: str(row["sha256"]) for path, row in rows.items() if served(path)}
@@ -65,9 +66,5 @@ def from_folder(feeds: Path) -> Snapshot:
                      "build it first") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise NoSite(f"{feeds / layout.MANIFEST} is unreadable ({exc}): build again") from None
-    try:
-        names = os.listdir(feeds / "articles")
-    except FileNotFoundError:
-        names = []
-    pages = frozenset(f"articles/{name}" for name in names if served(f"articles/{name}"))
+    pages = frozenset(path for path in unlisted_files(feeds) if served(path))
     return Snapshot(files, pages, None)

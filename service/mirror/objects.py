@@ -55,21 +55,26 @@ def served(path: str) -> bool:
 
 
 def headers_of(path: str, max_age: int) -> Headers:
-    """What ``seedfeeds web`` sends for ``path``: its media type and ``public, max-age``."""
-    return _by_extension(path[path.rfind("."):], max_age)
+    """What ``seedfeeds web`` sends for ``path``: its media type and ``public, max-age``,
+    or ``layout.IMMUTABLE`` for a frozen archive."""
+    return _by_extension(path[path.rfind("."):], max_age, layout.immutable(path))
 
 
 @functools.lru_cache(maxsize=64)
-def _by_extension(extension: str, max_age: int) -> Headers:
-    """One object per kind of file: 100,000 pages share one, and its digest is hashed once."""
-    return Headers(layout.CONTENT_TYPES[extension], f"public, max-age={max_age}")
+def _by_extension(extension: str, max_age: int, immutable: bool) -> Headers:
+    """One object per kind of file: 100,000 pages share one, and its digest is hashed once.
+    Archives share their extensions with the feeds, so immutability is part of the key."""
+    cache_control = layout.IMMUTABLE if immutable else f"public, max-age={max_age}"
+    return Headers(layout.CONTENT_TYPES[extension], cache_control)
 
 
 # Upload order: what is linked to before what links to it, so a CDN in front of the
-# bucket never sends a reader from a feed to a page that is not there yet. Deletes come
-# after every upload, in the opposite order.
-PHASES = ("assets", "articles", "tags", "feeds", "front")
-_FRONT = frozenset({layout.INDEX, layout.OPML})
+# bucket never sends a reader from a feed to a page that is not there yet: archives
+# link to article pages, feeds to their newest archive, the sitemaps and robots.txt to
+# everything. Deletes come after every upload, in the opposite order.
+PHASES = ("assets", "articles", "archives", "tags", "feeds", "front")
+_FRONT = frozenset({layout.INDEX, layout.OPML, layout.SITEMAP, layout.NEWS_SITEMAP,
+                    layout.ROBOTS})
 _ASSETS = frozenset({layout.STYLESHEET, layout.NOT_FOUND})
 
 
@@ -79,9 +84,11 @@ def phase_of(path: str) -> int:
         return 0
     if path.startswith("articles/"):
         return 1
-    if path.startswith("tags/"):
+    if layout.immutable(path):
         return 2
-    return 4 if path in _FRONT else 3
+    if path.startswith("tags/"):
+        return 3
+    return 5 if path in _FRONT else 4
 
 
 def url_path(path: str) -> str:
@@ -99,10 +106,14 @@ def url_path(path: str) -> str:
 
 def shard_of(path: str) -> str:
     """The part of the bucket's record that lists ``path``: article pages by the first two
-    characters of their id, tag files by a hash of the slug, the rest together. A pass
-    that adds one article rewrites three or four small parts, never one large file."""
+    characters of their id, tag files and archives by a hash of the slug (``all`` for
+    the all feed's archives), the rest together. A pass that adds one article rewrites
+    three or four small parts, never one large file."""
     if path.startswith("articles/"):
         return f"articles-{path[9:11]}"
+    if layout.immutable(path):
+        feed = path.split("/", 3)[2] if path.startswith(f"{layout.ARCHIVE}/tags/") else "all"
+        return f"archives-{zlib.crc32(feed.encode('utf-8', 'surrogateescape')) % 64:02d}"
     if path.startswith("tags/"):
         slug = path[5:].split("/", 1)[0].rsplit(".", 1)[0]
         return f"tags-{zlib.crc32(slug.encode('utf-8', 'surrogateescape')) % 64:02d}"

@@ -72,10 +72,11 @@ def plan(snapshot: Snapshot, rows: Mapping[str, Row], strays: Set[str], max_age:
     for path in pages:
         headers = headers_of(path, max_age)
         row = rows.get(path)
+        phase = made.phases[phase_of(path)]  # an article page's, or an archive's
         if row is None or row.headers != headers.digest or path in strays:
-            made.phases[1].append(Item(path, headers))
+            phase.append(Item(path, headers))
         elif check is None or path in check:
-            made.phases[1].append(Item(path, headers, same=row.sha256))
+            phase.append(Item(path, headers, same=row.sha256))
         else:
             made.unchanged += 1
     wanted = {*snapshot.files, *snapshot.pages}

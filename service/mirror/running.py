@@ -42,7 +42,7 @@ class MirroredPublisher(Publisher):
     def publish(self, paths: Iterable[str] | None = None,
                 progress: Progress | None = None) -> PassReport:
         report = super().publish(paths, progress)
-        self.mirror.offer(from_publisher(self.writer.manifest, self.writer.article_pages,
+        self.mirror.offer(from_publisher(self.writer.manifest, self.writer.pages,
                                          self.pages_written, report.cold))
         return report
 

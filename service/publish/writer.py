@@ -4,9 +4,10 @@ Every file is written to a temp file in its own folder and renamed over the
 old one, so a reader never sees half a file. A file whose bytes did not change
 is not touched (its mtime and ETag hold). The manifest, ``index.json``, gives
 each file's size, sha256 (the web's strong ETag) and the time its bytes last
-changed (Last-Modified). Article pages, 100,000 in a large site, are left out
-of the manifest so that one new article does not rewrite a 15 MB index: the web
-hashes those small files itself.
+changed (Last-Modified). Article pages, 100,000 in a large site, and frozen
+archive documents, tens of thousands, are left out of the manifest
+(``layout.unlisted``) so that one new article does not rewrite a 15 MB index: the web
+hashes those small files itself, and a file of theirs is published when it exists.
 """
 
 from __future__ import annotations
@@ -71,17 +72,15 @@ class SiteWriter:
         root.mkdir(parents=True, exist_ok=True)
         self.manifest: dict[str, Record] = _load_manifest(root / layout.MANIFEST)
         self._manifest_changed = False
-        articles = root / "articles"
-        self.article_pages: set[str] = (
-            {f"articles/{name}" for name in os.listdir(articles) if name.endswith(".html")}
-            if articles.is_dir() else set())
+        # The unlisted files (article pages, archives) it knows: those found at start.
+        self.pages: set[str] = unlisted_files(root)
         self.changes = Changes()
         self._rows: dict[str, tuple[Record, str]] = {}  # path -> its manifest row, as text
 
     def write(self, path: str, data: bytes, now: datetime) -> bool:
         """Write ``data`` to ``path`` (and its .gz sibling) unless already there."""
-        if path.startswith("articles/"):
-            return self._write_article_page(path, data)
+        if layout.unlisted(path):
+            return self._write_page(path, data)
         digest = hashlib.sha256(data).hexdigest()
         old = self.manifest.get(path)
         target = self._prefix + path
@@ -97,13 +96,14 @@ class SiteWriter:
         self.changes.count.written += 1
         return True
 
-    def _write_article_page(self, path: str, data: bytes) -> bool:
+    def _write_page(self, path: str, data: bytes) -> bool:
+        """An unlisted file: no manifest row, no .gz; compared with the bytes on disk."""
         target = self._prefix + path
-        if path in self.article_pages and _same_bytes(target, data):
+        if path in self.pages and _same_bytes(target, data):
             self.changes.count.unchanged += 1
             return False
         _atomic_write(target, data)
-        self.article_pages.add(path)
+        self.pages.add(path)
         self.changes.pages.add(path)
         self.changes.count.written += 1
         return True
@@ -118,8 +118,8 @@ class SiteWriter:
             except FileNotFoundError:
                 existed = False
             existed = self.manifest.pop(name, None) is not None or existed
-            existed = name in self.article_pages or existed
-            self.article_pages.discard(name)
+            existed = name in self.pages or existed
+            self.pages.discard(name)
             if existed:
                 self._manifest_changed = True
                 self.changes.count.removed += name == path
@@ -127,23 +127,18 @@ class SiteWriter:
     def intact(self) -> bool:
         """Every file this writer published is still there, at its size: False after
         ``rm -rf feeds/``, a restore of an old copy or a damaged disk, which the next
-        pass then rebuilds. A stat per listed file and one listing of the article pages."""
+        pass then rebuilds. A stat per listed file, one listing of the article pages and
+        one walk of the archives (no stat for those: 100,000 stats would cost a second)."""
         if not os.path.isfile(self._prefix + layout.MANIFEST) and self.manifest:
             return False
         for path, record in self.manifest.items():
             if not _has_size(self._prefix + path, record.size):
                 return False
-        if not self.article_pages:
-            return True
-        try:
-            present = set(os.listdir(self._prefix + "articles"))
-        except OSError:
-            return False
-        return all(page[9:] in present for page in self.article_pages)
+        return not self.pages or self.pages <= unlisted_files(self.root)
 
     def files(self) -> set[str]:
         """Every file this writer knows it has published, .gz siblings excluded."""
-        return {p for p in self.manifest if not p.endswith(".gz")} | self.article_pages
+        return {p for p in self.manifest if not p.endswith(".gz")} | self.pages
 
     def save_manifest(self) -> bool:
         """Write index.json if any file changed; True if it was written.
@@ -183,13 +178,30 @@ class SiteWriter:
         self.changes.records.update(changes.records)
         self.changes.pages |= changes.pages
         self.manifest.update(changes.records)
-        self.article_pages |= changes.pages
+        self.pages |= changes.pages
         self._manifest_changed |= bool(changes.records)
 
     def _record(self, path: str, size: int, digest: str, now: datetime) -> None:
         record = Record(size, digest, now.isoformat())
         self.manifest[path] = self.changes.records[path] = record
         self._manifest_changed = True
+
+
+def unlisted_files(root: Path) -> set[str]:
+    """The article pages and archive documents under ``root`` (paths under it), found by
+    one listing of articles/ and a walk of archive/: plain os calls, no stat per file.
+    Dotted names (the temp files of a write in flight) are left out."""
+    prefix = f"{root}{os.sep}"
+    try:
+        found = {f"articles/{name}" for name in os.listdir(prefix + "articles")
+                 if name.endswith(".html") and not name.startswith(".")}
+    except OSError:  # missing (a new site), or not a folder: no page is there
+        found = set()
+    for folder, folders, names in os.walk(prefix + layout.ARCHIVE):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        under = folder[len(prefix):].replace(os.sep, "/")
+        found.update(f"{under}/{name}" for name in names if not name.startswith("."))
+    return found
 
 
 def _atomic_write(target: str, data: bytes) -> None:

@@ -1,26 +1,23 @@
 """Atom and RSS 2.0 renderers: a Feed in, deterministic bytes out.
 
-The only module that imports feedgen. feedgen fills unset dates with now(),
-prepends entries and takes the RSS channel link from the last link added, so
-every call here sets each value explicitly and in a deliberate order. Its RSS
-keeps only the self link of the feed's atom:links: the others (the WebSub hubs)
-are added by an extension of ours, after the self link, as readers look for them.
+A document is its head (``heads``), each entry's part (``entries``, kept from the
+last document that listed the entry) and its end, put together as bytes: a tenth of
+what feedgen costs, and a cold build renders half a million archived entries.
 
-A pass that adds one article renders the all feed and its tags' feeds again, and 49
-of each one's 50 entries are those it rendered the pass before. So each entry's bytes,
-as they stand in a document, are kept (``kept.Kept``), and a feed is the head and the
-end of a document feedgen renders with only the entries not kept, around every entry's
-bytes. That is exact: lxml pretty-prints each child of the root (or of the RSS channel)
-on its own lines, indented by its depth alone, and escapes every ``<`` of text, so a
-document is its head, then each entry's lines, then its closing tags, whichever entries
-it holds. An entry's bytes depend on the entry alone, never on the feed.
+feedgen stays the reference, in ``_reference``: the tests render every kind of feed
+both ways and compare the bytes, so the string building is held to exactly what
+feedgen and lxml write. This is the only module that imports feedgen. feedgen fills
+unset dates with now(), prepends entries and takes the RSS channel link from the last
+link added, so every call sets each value explicitly and in a deliberate order. Its
+RSS keeps only the self link of the feed's atom:links, and neither format has RFC
+5005's fh elements: extensions of ours add the other links (current, hubs,
+prev-archive) after the self link, and the fh elements after the feed's own.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from itertools import pairwise
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -30,77 +27,54 @@ from feedgen.feed import FeedGenerator
 from service.identity import entry_id, feed_id
 from service.model import Entry, Feed
 from service.render.body import body_html, original_line
-from service.render.kept import Kept
+from service.render.entries import feed_parts
+from service.render.heads import (
+    ATOM_END,
+    ATOM_NS,
+    FH_NS,
+    GENERATOR,
+    RSS_END,
+    atom_head,
+    document_links,
+    history,
+    rss_head,
+)
 
-ATOM_TYPE = "application/atom+xml"
-RSS_TYPE = "application/rss+xml"
-ATOM_NS = "http://www.w3.org/2005/Atom"
-GENERATOR = "seedfeeds"  # no version or uri: an upgrade must not change every feed's bytes
+
+def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
+    """The feed as an Atom 1.0 and an RSS 2.0 document, UTF-8, identical bytes for
+    identical input (those feedgen gives: ``_reference``)."""
+    kept = feed_parts(feed)
+    return (b"".join([atom_head(feed), *(part.atom for part in kept), ATOM_END]),
+            b"".join([rss_head(feed), *(part.rss for part in kept), RSS_END]))
+
 
 # feedgen formats RSS dates under locale.setlocale(LC_ALL, "C"), which is
 # process-global: two threads rendering RSS at once could restore the wrong locale.
 _RSS_LOCK = threading.Lock()
 
-# Where an entry starts in a pretty-printed document, and how the document ends.
-_ATOM_ENTRY, _ATOM_END = b"\n  <entry>", b"</feed>\n"
-_RSS_ITEM, _RSS_END = b"\n    <item>", b"  </channel>\n</rss>\n"
-_entries: Kept[tuple[bytes, bytes]] = Kept()  # an entry's Atom and RSS bytes
 
-
-def render_atom_and_rss(feed: Feed) -> tuple[bytes, bytes]:
-    """The feed as an Atom 1.0 and an RSS 2.0 document, UTF-8, identical bytes for
-    identical input: feedgen renders the feed with the entries not kept (none, most
-    often), whose bytes are cut out and kept, and every entry's bytes go in between
-    that document's head and its end."""
-    parts = [_entries.get(entry) for entry in feed.entries]
-    missing = [entry for entry, part in zip(feed.entries, parts, strict=True) if part is None]
-    atom, rss = _documents(feed, missing)
-    atom_cut = _cut(atom, _ATOM_ENTRY, _ATOM_END, len(missing))
-    rss_cut = _cut(rss, _RSS_ITEM, _RSS_END, len(missing))
-    if atom_cut is None or rss_cut is None:  # not as lxml writes it: all from feedgen
-        return (atom, rss) if len(missing) == len(parts) else _documents(feed, feed.entries)
-    cut = iter(zip(atom_cut[1], rss_cut[1], strict=True))
-    for index, entry in enumerate(feed.entries):
-        if parts[index] is None:
-            parts[index] = _entries.put(entry, next(cut))
-    return (b"".join([atom_cut[0], *(part[0] for part in parts if part), _ATOM_END]),
-            b"".join([rss_cut[0], *(part[1] for part in parts if part), _RSS_END]))
-
-
-def _cut(document: bytes, start: bytes, end: bytes,
-         count: int) -> tuple[bytes, list[bytes]] | None:
-    """A document's head (before its first entry) and the bytes of each of its ``count``
-    entries (from the indent of its first line to the newline after its last); None if
-    it does not end with ``end`` or hold exactly that many entries."""
-    if not document.endswith(end):
-        return None
-    starts = []
-    at = document.find(start)
-    while at != -1:
-        starts.append(at + 1)
-        at = document.find(start, at + 1)
-    if len(starts) != count:
-        return None
-    bounds = [*starts, len(document) - len(end)]
-    return document[:bounds[0]], [document[a:b] for a, b in pairwise(bounds)]
-
-
-def _documents(feed: Feed, entries: Sequence[Entry]) -> tuple[bytes, bytes]:
-    """Atom and RSS from one generator: filling its entries is most of the work, so
-    they are filled once and only the self link changes between the two."""
-    generator = _generator(feed, entries, self_url=feed.links.atom, self_type=ATOM_TYPE)
+def _reference(feed: Feed) -> tuple[bytes, bytes]:
+    """The feed as feedgen renders it, the bytes ``render_atom_and_rss`` must give.
+    Atom and RSS come from one generator: filling its entries is most of the work, so
+    they are filled once and only the links change between the two."""
+    generator = _generator(feed, feed.entries)
+    marks = history(feed)
+    if marks:
+        generator.register_extension("fh_atom", _History, atom=True, rss=False)
+        generator.fh_atom.marks = marks
     atom = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
-    _links(generator, feed, self_url=feed.links.rss, self_type=RSS_TYPE)
-    if feed.hubs:
-        generator.register_extension("hubs", _HubLinks, atom=False, rss=True)
-        generator.hubs.urls = feed.hubs
+    _links(generator, feed, "rss")
+    extra = document_links(feed, "rss")[1:]
+    if extra or marks:
+        generator.register_extension("rss_links", _ChannelLinks, atom=False, rss=True)
+        generator.rss_links.links, generator.rss_links.marks = extra, marks
     with _RSS_LOCK:
         rss = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     return atom, rss
 
 
-def _generator(feed: Feed, entries: Sequence[Entry], self_url: str,
-               self_type: str) -> FeedGenerator:
+def _generator(feed: Feed, entries: Sequence[Entry]) -> FeedGenerator:
     generator = FeedGenerator()
     # RSS <author> must be an e-mail address, which we do not have: dc:creator
     # carries the name in RSS. Atom has its own <author>, so not there.
@@ -116,33 +90,54 @@ def _generator(feed: Feed, entries: Sequence[Entry], self_url: str,
     if feed.icon:
         generator.icon(feed.icon)
         generator.logo(feed.icon)  # also the RSS <image>, titled and linked as the channel
-    _links(generator, feed, self_url, self_type)
+    _links(generator, feed, "atom")
     for entry in entries:
         # add_entry() prepends by default; entries arrive newest first.
         _fill_entry(generator.add_entry(order="append"), entry)
     return generator
 
 
-def _links(generator: FeedGenerator, feed: Feed, self_url: str, self_type: str) -> None:
+def _links(generator: FeedGenerator, feed: Feed, fmt: str) -> None:
     # The RSS channel <link> is the last link added: the page must come last.
-    generator.link([{"href": self_url, "rel": "self", "type": self_type},
-                    *({"href": hub, "rel": "hub"} for hub in feed.hubs),
-                    {"href": feed.links.page, "rel": "alternate", "type": "text/html"}],
-                   replace=True)
+    links = [{"href": href, "rel": rel, **({"type": kind} if kind else {})}
+             for href, rel, kind in document_links(feed, fmt)]
+    generator.link([*links, {"href": feed.links.page, "rel": "alternate",
+                             "type": "text/html"}], replace=True)
 
 
-class _HubLinks(BaseExtension):
-    """``<atom:link rel="hub">`` in an RSS channel, after its self link."""
+class _History(BaseExtension):
+    """RFC 5005's ``<fh:archive/>`` or ``<fh:complete/>`` in an Atom feed."""
 
-    urls: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS}
+
+    def extend_atom(self, feed: Any) -> Any:  # feedgen's lxml element, <feed>
+        for mark in self.marks:
+            feed.append(feed.makeelement(f"{{{FH_NS}}}{mark}"))
+        return feed
+
+
+class _ChannelLinks(BaseExtension):
+    """The ``<atom:link>``s of an RSS channel after its self link (current, hubs,
+    prev-archive), then the fh elements."""
+
+    links: Sequence[tuple[str, str, str | None]] = ()
+    marks: tuple[str, ...] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS} if self.marks else {}
 
     def extend_rss(self, rss: Any) -> Any:  # feedgen's lxml element, <rss>
         channel = rss[0]
         after = channel.find(f"{{{ATOM_NS}}}link")
         at = list(channel).index(after) + 1 if after is not None else len(channel)
-        for offset, url in enumerate(self.urls):
-            channel.insert(at + offset, channel.makeelement(f"{{{ATOM_NS}}}link",
-                                                            {"href": url, "rel": "hub"}))
+        for offset, (href, rel, kind) in enumerate(self.links):
+            attributes = {"href": href, "rel": rel, **({"type": kind} if kind else {})}
+            channel.insert(at + offset, channel.makeelement(f"{{{ATOM_NS}}}link", attributes))
+        for mark in self.marks:
+            channel.append(channel.makeelement(f"{{{FH_NS}}}{mark}"))
         return rss
 
 

@@ -6,7 +6,9 @@ any number of these processes (or nginx, or a CDN) can serve the folder one publ
 writes.
 
 Routes: the published files (``/``, ``/all.<format>``, ``/tags/<slug>.<format>``,
-``/tags/<slug>/``, ``/articles/<id>``, ``/subscriptions.opml``, ``/static/style.css``),
+``/tags/<slug>/``, ``/articles/<id>``, ``/archive/all/<n>.<format>``,
+``/archive/tags/<slug>/<n>.<format>``, ``/subscriptions.opml``, ``/static/style.css``,
+``/robots.txt``, ``/sitemap.xml``, ``/sitemaps/<n>.xml``, ``/sitemap-news.xml``),
 answered by the file layer in ``published`` before Flask sees them, and the operations
 routes ``/healthz``, ``/status`` and ``/metrics``.
 """

@@ -73,7 +73,8 @@ def _identity(info: os.stat_result) -> tuple[int, int, int]:
 
 
 class Hashes:
-    """sha256 of files the manifest does not list (article pages), by the file's identity."""
+    """sha256 of files the manifest does not list (article pages, archives), by the file's
+    identity."""
 
     def __init__(self, size: int = 8192) -> None:
         self._size = size
@@ -154,8 +155,8 @@ class Folder:
         opened = self._open(gz, True, files[gz]) if gzip_ok and gz in files else None
         return opened or self._open(path, False, files[path])
 
-    def open_article(self, path: str) -> Opened | None:
-        """An article page (never in the manifest) that exists."""
+    def open_unlisted(self, path: str) -> Opened | None:
+        """An article page or archive (never in the manifest) that exists."""
         return self._open(path, False, None)
 
     def _open(self, path: str, gzipped: bool, row: Any) -> Opened | None:

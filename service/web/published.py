@@ -3,7 +3,7 @@ from memory with strong ETags, conditional GET and precompressed gzip.
 
 Everything else (the operations routes, every refusal) goes on to the Flask app. A URL
 maps to a file only through ``routes.resolve``, and is served only if the file is
-published (listed in the manifest, or a uuid-named article page that exists) and opens
+published (listed in the manifest, or an article page or archive that exists) and opens
 safely (``folder``), so no request reaches a file the publisher did not write.
 """
 
@@ -37,6 +37,7 @@ from service.web.routes import Target, resolve
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+IMMUTABLE = ("Cache-Control", layout.IMMUTABLE)  # a frozen archive's, whatever --max-age
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,8 @@ class PublishedFiles:
     def _answer(self, target: Target, environ: dict[str, Any]
                 ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """Status, headers and body for a published file; None if it is not published."""
-        if target.route == "article":
-            ready = self._ready(self.folder.open_article(target.path))
+        if layout.unlisted(target.path):  # an article page or an archive: if it exists
+            ready = self._ready(self.folder.open_unlisted(target.path))
             return None if ready is None else ready.answer(environ)
         generation, files = self.folder.files()
         if target.route == "tag_redirect":
@@ -149,9 +150,10 @@ class PublishedFiles:
         finally:
             opened.close()
         validators = [("ETag", opened.etag), ("Last-Modified", http_date(opened.modified)),
-                      self.cache_control]
+                      IMMUTABLE if layout.immutable(opened.name) else self.cache_control]
+        # A feed names its hubs and itself (WebSub discovery); an archive is no topic.
         self_url = layout.feed_url_of(self.site.base_url, opened.name)
-        if self_url is not None:  # a feed names its hubs and itself (WebSub discovery)
+        if self_url is not None:
             validators.append(("Link", layout.link_header(self.site.hubs, self_url)))
         if layout.compressed(opened.name):  # a .gz sibling exists: caches must key on it
             validators.append(("Vary", "Accept-Encoding"))

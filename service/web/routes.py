@@ -1,7 +1,8 @@
 """URLs to files: what a request path names under feeds/, decided before any file access.
 
 A URL reaches a file only through ``resolve`` and ``layout``; the web then serves it
-only if it is published (listed in the manifest, or a uuid-named article page).
+only if it is published (listed in the manifest, or an unlisted file that exists: a
+uuid-named article page, an archive of a well-formed slug and number).
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from service import layout
 
 # Article ids are uuid5 strings, lowercase: anything else is refused before any file access.
 ARTICLE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# An archive's number: 1, 2, ... in ASCII digits, no leading zero, so one file has one URL.
+NUMBER = re.compile(r"[1-9][0-9]{0,9}")
+# What ``identity.slugify`` makes (letters, digits, dashes): an archive is opened by its
+# slug, with no manifest to look it up in first, so no dot, slash, NUL or backslash.
+ARCHIVE_SLUG = re.compile(r"(?:[^\W_]|-)+")
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,10 @@ _FIXED = {"/": Target("index", layout.INDEX),
           "/subscriptions.opml": Target("opml", layout.OPML),
           "/static/style.css": Target("stylesheet", layout.STYLESHEET),
           "/favicon.ico": Target("icon", layout.FAVICON),
-          "/static/icon.png": Target("icon", layout.ICON)}
+          "/static/icon.png": Target("icon", layout.ICON),
+          "/robots.txt": Target("robots", layout.ROBOTS),
+          "/sitemap.xml": Target("sitemap", layout.SITEMAP),
+          "/sitemap-news.xml": Target("sitemap", layout.NEWS_SITEMAP)}
 
 
 def resolve(url_path: str) -> Target | None:
@@ -44,7 +53,25 @@ def resolve(url_path: str) -> Target | None:
         return _resolve_tag(rest)
     if prefix == "articles" and ARTICLE_ID.fullmatch(rest):
         return Target("article", layout.article_file(rest))
+    if prefix == layout.ARCHIVE:
+        return _resolve_archive(rest.split("/"))
+    if prefix == layout.SITEMAPS and rest.endswith(".xml") and NUMBER.fullmatch(rest[:-4]):
+        return Target("sitemap", f"{layout.SITEMAPS}/{rest}")
     return None
+
+
+def _resolve_archive(parts: list[str]) -> Target | None:
+    """``all/<N>.<format>`` or ``tags/<slug>/<N>.<format>``."""
+    if parts[:1] == ["all"] and len(parts) == 2:
+        slug = None
+    elif parts[:1] == ["tags"] and len(parts) == 3 and ARCHIVE_SLUG.fullmatch(parts[1]):
+        slug = parts[1]
+    else:
+        return None
+    number, _, fmt = parts[-1].partition(".")
+    if not NUMBER.fullmatch(number) or fmt not in layout.FORMATS:
+        return None
+    return Target("archive", layout.archive_file(slug, int(number), fmt))
 
 
 def _resolve_tag(rest: str) -> Target | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,14 @@ class MirroredSite:
         path = self.seeds / name
         path.write_text(text, "utf-8")
         return path
+
+    def archive(self, *paths: str) -> None:
+        """Frozen archives written into feeds/ by the real writer, as a pass writes them."""
+        from service.publish.writer import SiteWriter
+
+        writer = SiteWriter(self.feeds)
+        for path in paths:
+            writer.write(path, f"<feed><id>{path}</id></feed>\n".encode(), datetime.now(UTC))
 
     def options(self, *extra: str) -> list[str]:
         return ["--seeds", str(self.seeds), "--feeds", str(self.feeds), "--state",

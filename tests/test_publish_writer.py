@@ -1,0 +1,99 @@
+"""The writer of feeds/ and the unlisted files (``layout.unlisted``): archives, like
+article pages, get no manifest row and no .gz sibling, are compared with the bytes on
+disk, and are found again by a writer that starts on the same folder."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from service import layout
+from service.publish.writer import SiteWriter
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+ARCHIVE = "archive/tags/harbour/1.atom"
+PAGE = "articles/00000000-0000-5000-8000-000000000000.html"
+
+
+def published(root: Path) -> SiteWriter:
+    """A folder with a feed, an article page and three archives, its manifest saved."""
+    writer = SiteWriter(root)
+    writer.write("all.atom", b"<feed/>", NOW)
+    writer.write(PAGE, b"<p>page</p>", NOW)
+    for path in (ARCHIVE, "archive/all/1.atom", "archive/all/1.json"):
+        writer.write(path, f"<feed>{path}</feed>".encode(), NOW)
+    writer.save_manifest()
+    return writer
+
+
+def manifest(root: Path) -> dict[str, object]:
+    return json.loads((root / layout.MANIFEST).read_bytes())["files"]
+
+
+def test_an_archive_gets_no_manifest_row_and_no_gz_sibling(tmp_path: Path) -> None:
+    published(tmp_path)
+    assert (tmp_path / ARCHIVE).read_bytes() == f"<feed>{ARCHIVE}</feed>".encode()
+    assert not (tmp_path / f"{ARCHIVE}.gz").exists()
+    assert [path for path in manifest(tmp_path) if path.startswith("archive/")] == []
+    assert "all.atom.gz" in manifest(tmp_path)  # a feed does get both
+
+
+def test_a_written_archive_is_among_the_pages_of_the_pass(tmp_path: Path) -> None:
+    writer = published(tmp_path)
+    assert {ARCHIVE, "archive/all/1.atom", PAGE} <= writer.take_changes().pages
+
+
+def test_an_archive_written_again_with_the_same_bytes_is_not_rewritten(tmp_path: Path) -> None:
+    published(tmp_path)
+    before = (tmp_path / ARCHIVE).stat().st_mtime_ns
+    writer = SiteWriter(tmp_path)
+    assert writer.write(ARCHIVE, f"<feed>{ARCHIVE}</feed>".encode(), NOW) is False
+    assert (tmp_path / ARCHIVE).stat().st_mtime_ns == before
+    assert writer.take_changes().pages == set()
+
+
+def test_a_second_writer_on_the_folder_knows_its_archives(tmp_path: Path) -> None:
+    published(tmp_path)
+    writer = SiteWriter(tmp_path)
+    assert {ARCHIVE, "archive/all/1.atom", "archive/all/1.json", PAGE} <= writer.pages
+    assert {ARCHIVE, "archive/all/1.json"} <= writer.files()
+    assert writer.intact()
+
+
+def test_a_writer_whose_archive_was_deleted_is_not_intact(tmp_path: Path) -> None:
+    published(tmp_path)
+    writer = SiteWriter(tmp_path)
+    (tmp_path / ARCHIVE).unlink()
+    assert not writer.intact()
+
+
+def test_a_writer_whose_archive_folder_was_deleted_is_not_intact(tmp_path: Path) -> None:
+    writer = published(tmp_path)
+    for path in (ARCHIVE, "archive/all/1.atom", "archive/all/1.json"):
+        (tmp_path / path).unlink()
+    assert not writer.intact()
+
+
+def test_a_removed_archive_is_gone_from_the_folder_and_the_writer(tmp_path: Path) -> None:
+    published(tmp_path)
+    writer = SiteWriter(tmp_path)
+    writer.remove(ARCHIVE)
+    assert not (tmp_path / ARCHIVE).exists()
+    assert ARCHIVE not in writer.files()
+    assert writer.take_changes().count.removed == 1
+    assert writer.intact()
+
+
+@pytest.mark.parametrize("name", [".1.atom.123.tmp", ".hidden"])
+def test_temp_and_dotted_files_under_archive_are_not_taken_for_archives(
+        tmp_path: Path, name: str) -> None:
+    published(tmp_path)
+    (tmp_path / "archive" / "all" / name).write_bytes(b"half")
+    (tmp_path / "archive" / ".hidden").mkdir()
+    (tmp_path / "archive" / ".hidden" / "1.atom").write_bytes(b"x")
+    pages = SiteWriter(tmp_path).pages
+    assert f"archive/all/{name}" not in pages
+    assert "archive/.hidden/1.atom" not in pages
