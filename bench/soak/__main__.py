@@ -2,7 +2,7 @@
 """Proof under fire: `seedfeeds serve` for ten minutes under load, file churn, kill -9
 and faults, checked all along against the promises the README makes.
 
-    python bench/soak [--minutes 10] [--clients 32] [--faults 2] [--seed N]
+    python bench/soak [--minutes 10] [--clients 32] [--faults 2] [--seed N] [--keep]
 
 The server runs on 127.0.0.1 (a free port) over a generated 10,000-article corpus in
 a temp folder, while, at once:
@@ -22,12 +22,17 @@ The promises checked, each violation printed as it happens with its evidence:
 1. Every answer is a 304 or a valid document (feedparser finds no fault in Atom or
    RSS, JSON Feed 1.1 parses, OPML parses, pages are whole HTML); never a 5xx.
 2. An article in seeds/ for longer than the reconcile period plus a margin (one
-   pass on a busy machine) is published: its page is served, and it is in every
-   feed whose newest-N window it belongs to.
+   pass on a busy machine) is published: its page is served, and it is in the history
+   of every feed it belongs to (RFC 5005, as a consumer sees it): the subscription
+   document or an archive reached down its prev-archive links (``history``). Every
+   document holds no id twice, a subscription document at most --entries, an archive
+   at most --archive-size; the links and fh elements are where RFC 5005 puts them; an
+   archive never gains an entry; and the order is newest arrival first as far as the
+   truth can bound arrivals (``promises``).
 3. An article's id and its `published` never change.
 4. No feed shows an article all of whose files have been gone (deleted, or their
-   text replaced) for longer than that; none before its release time; none that
-   only a half-written file held.
+   text replaced) for longer than that, in its subscription document or an archive;
+   none before its release time; none that only a half-written file held.
 5. The server's memory and open files stay flat over each of its lifetimes, and
    it logs no error (but for its failed passes during a fault).
 6. A fault loses nothing: while it lasts, and until the first publish pass that

@@ -1,4 +1,25 @@
-"""The promises the README makes, checked on every answer against the truth."""
+"""The promises the README makes, checked on every answer against the truth.
+
+Feeds list entries newest arrival first: an article arrives at max(its release time,
+when the publisher first saw it); an edited article that lies in an archive arrives
+again in the subscription document at its ``updated``. The publisher's first sighting
+is not known here, only bounded, so the order is checked exactly where the bounds
+decide it, never on a guess:
+
+- no earlier than ``arrived_after``: its ``published``, or a file first holding it less
+  FIRST_SEEN_SLACK (a pass may take its time stamp that long before it reads a file);
+- no later than ``arrived_by``: its ``published``, its ``updated`` (a re-announced
+  edit), or the first answer of any kind that showed it (the publisher had seen it).
+
+An entry listed after another whose arrival is bounded above by less than its own lower
+bound is out of order (a back-dated article dropped a minute after an older one was
+shown must be above it). RSS says no ``updated``, so its documents' order is not
+checked. No fault of this soak loses the state; one that set it aside would date every
+article anew, so the log line saying so forgets every bound (``forget_arrivals``).
+Arrival ties are broken by ``published`` and id, which the bounds cannot see: ties are
+never judged. Which document an entry is in (subscription or archive) is not an order
+check either: a re-announced edit is in both.
+"""
 
 from __future__ import annotations
 

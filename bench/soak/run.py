@@ -95,7 +95,8 @@ class Soak:
                        self.server.lifetimes, self.violations, len(self.truth.held),
                        self.sweep.rounds, len(self.promises.pages_checked),
                        self.steady_until, self.passes, self.comebacks, self.catchups,
-                       self.faults.faults)
+                       self.faults.faults,
+                       (len(self.promises.archives), self.history.requests))
 
     def note(self, message: str) -> None:
         say(message, self.started)
