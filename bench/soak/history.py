@@ -57,6 +57,7 @@ class History:
         self.deletions: set[tuple[str, float]] = set()  # (id, gone) queued already
         self.confirmed: dict[str, float] = {}  # document URL -> last whole-chain walk
         self.requests = self.walks = 0
+        self.longest = 0.0  # s, the longest audit round during the soak
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -88,6 +89,17 @@ class History:
         return seen
 
     # --- the audit -----------------------------------------------------------------------
+
+    def run(self, every: float, stop: threading.Event) -> None:
+        """An audit round every ``every`` s, on its own thread (a walk may take a while:
+        the log scan and the fault phase must not wait for it), until ``stop``."""
+        try:
+            while not stop.wait(every):
+                began = time.monotonic()
+                self.audit()
+                self.longest = max(self.longest, time.monotonic() - began)
+        finally:
+            self.close()
 
     def audit(self, final: bool = False) -> int:
         """Each feed answer not audited yet (every feed, if ``final``), then the

@@ -126,6 +126,7 @@ class Soak:
         plan = self.plan
         jobs: list[tuple[str, Callable[[], None]]] = [
             ("churn", self.churn.run), ("checker", self.check_loop),
+            ("history", lambda: self.history.run(SAMPLE_EVERY, self.quiet)),
             ("sampler", self.sample_loop)]
         if plan.crash_every > 0:
             jobs.append(("crasher", self.crash_loop))
@@ -150,12 +151,8 @@ class Soak:
         return run
 
     def check_loop(self) -> None:
-        try:
-            while not self.stop.wait(SAMPLE_EVERY):
-                self.history.audit()
-                self.scan_log()
-        finally:
-            self.history.close()
+        while not self.stop.wait(SAMPLE_EVERY):
+            self.scan_log()
 
     def sample_loop(self) -> None:
         """Memory and open files; a server that died on its own is a violation."""
@@ -229,7 +226,7 @@ class Soak:
         self.stop.wait(self.plan.settle + 2)
         self.quiet.set()
         for thread in self.threads:
-            if thread.name.startswith(("reader-", "sweep-")):
+            if thread.name.startswith(("reader-", "sweep-", "history")):
                 thread.join(timeout=40)
         urls = ["/subscriptions.opml", "/all.atom", "/all.rss", "/all.json"]
         self.fetch_all(urls[:1])
@@ -240,7 +237,8 @@ class Soak:
         self.fetch_all(urls)
         feeds = self.history.audit(final=True)
         self.note(f"final audit: {feeds:,} feeds' histories walked; {self.history.requests:,} "
-                  f"archive requests in the run, {len(self.promises.archives):,} archives")
+                  f"archive requests in the run, {len(self.promises.archives):,} archives; "
+                  f"longest audit round {self.history.longest:.1f} s")
         self.fetch_all([f"/articles/{article_id}" for article_id in ids])
 
     def fetch_all(self, urls: list[str], clients: int = 8) -> None:
