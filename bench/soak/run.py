@@ -86,6 +86,7 @@ class Soak:
         self.finish()
         seconds = time.time() - begun
         self.stop.set()
+        self.quiet.set()  # the readers, sweepers and history too, if the audit was cut short
         for thread in self.threads:
             thread.join(timeout=40)
         self.scan_log()
