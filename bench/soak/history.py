@@ -20,7 +20,6 @@ cache), and asked for again only with If-None-Match:
 from __future__ import annotations
 
 import contextlib
-import http.client
 import threading
 import time
 from collections import deque
@@ -28,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .answers import Snapshot
 from .client import Client
-from .client import Down as ClientDown
 from .plan import Plan
 from .promises import Promises, Seen, archive_place, iso
 from .readers import Readers
@@ -97,7 +95,6 @@ class History:
     def run(self, every: float, stop: threading.Event) -> None:
         """An audit round every ``every`` s, on its own thread (a walk may take a while:
         the log scan and the fault phase must not wait for it), until ``stop``."""
-        self.connect()
         try:
             while not stop.wait(every):
                 began = time.monotonic()
@@ -124,21 +121,6 @@ class History:
         with contextlib.suppress(Down):  # the rest in a later round
             self.revalidate()
         return audited
-
-    def connect(self) -> None:
-        """Open every walker's connection now, within the server's warm-up: opened by
-        the first walk, minutes later, they would count as open files the server grew."""
-        barrier = threading.Barrier(WALKERS)
-
-        def one(_: int) -> None:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=10)  # one task a thread: WALKERS distinct threads
-            with contextlib.suppress(OSError, http.client.HTTPException, Down, ClientDown):
-                self.client().get("/healthz", None)
-
-        list(self.pool.map(one, range(WALKERS)))
-        with contextlib.suppress(OSError, http.client.HTTPException, ClientDown):
-            self.client().get("/healthz", None)
 
     def _round(self, url: str, seen: Seen) -> bool:
         try:
