@@ -37,7 +37,7 @@ from .violations import Violations
 RATE = 40.0  # archive revalidations a second in the background (readers ask ~1000/s)
 BURST = 400.0  # revalidations one audit round may spend at most
 AGAIN = 30.0  # s before a document's whole chain is walked again to confirm a miss
-WALKERS = 8  # connections walking chains at once
+WALKERS = 8  # connections of the final audit
 
 
 class Down(Exception):
@@ -58,8 +58,6 @@ class History:
         self.confirmed: dict[str, float] = {}  # document URL -> last whole-chain walk
         self.requests = self.walks = 0
         self.longest = 0.0  # s, the longest audit round during the soak
-        # Documents are audited on WALKERS connections at once: no two share an archive.
-        self.pool = ThreadPoolExecutor(WALKERS, thread_name_prefix="history")
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -102,7 +100,6 @@ class History:
                 self.longest = max(self.longest, time.monotonic() - began)
         finally:
             self.close()
-            self.pool.shutdown(wait=True)
 
     def audit(self, final: bool = False) -> int:
         """Each feed answer not audited yet (every feed, if ``final``), then the
@@ -117,18 +114,17 @@ class History:
             with ThreadPoolExecutor(WALKERS) as pool:
                 done = list(pool.map(lambda job: self._final(job[0], job[1], since), pending))
             return sum(done)
-        audited = sum(self.pool.map(lambda job: self._round(job[0], job[1]), pending))
+        audited = 0
+        for url, seen in pending:
+            try:
+                self.document(url, seen)
+                audited += 1
+            except Down:
+                seen.audited = False  # asked again once the server is back
+                return audited
         with contextlib.suppress(Down):  # the rest in a later round
             self.revalidate()
         return audited
-
-    def _round(self, url: str, seen: Seen) -> bool:
-        try:
-            self.document(url, seen)
-            return True
-        except Down:
-            seen.audited = False  # asked again once the server is back
-            return False
 
     def _final(self, url: str, seen: Seen, since: float) -> bool:
         try:
