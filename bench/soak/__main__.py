@@ -2,7 +2,7 @@
 """Proof under fire: `seedfeeds serve` for ten minutes under load, file churn, kill -9
 and faults, checked all along against the promises the README makes.
 
-    python bench/soak [--minutes 10] [--clients 32] [--faults 2] [--seed N]
+    python bench/soak [--minutes 10] [--clients 32] [--faults 2] [--seed N] [--keep]
 
 The server runs on 127.0.0.1 (a free port) over a generated 10,000-article corpus in
 a temp folder, while, at once:
@@ -22,12 +22,17 @@ The promises checked, each violation printed as it happens with its evidence:
 1. Every answer is a 304 or a valid document (feedparser finds no fault in Atom or
    RSS, JSON Feed 1.1 parses, OPML parses, pages are whole HTML); never a 5xx.
 2. An article in seeds/ for longer than the reconcile period plus a margin (one
-   pass on a busy machine) is published: its page is served, and it is in every
-   feed whose newest-N window it belongs to.
+   pass on a busy machine) is published: its page is served, and it is in the history
+   of every feed it belongs to (RFC 5005, as a consumer sees it): the subscription
+   document or an archive reached down its prev-archive links (``history``). Every
+   document holds no id twice, a subscription document at most --entries, an archive
+   at most --archive-size; the links and fh elements are where RFC 5005 puts them; an
+   archive never gains an entry; and the order is newest arrival first as far as the
+   truth can bound arrivals (``promises``).
 3. An article's id and its `published` never change.
 4. No feed shows an article all of whose files have been gone (deleted, or their
-   text replaced) for longer than that; none before its release time; none that
-   only a half-written file held.
+   text replaced) for longer than that, in its subscription document or an archive;
+   none before its release time; none that only a half-written file held.
 5. The server's memory and open files stay flat over each of its lifetimes, and
    it logs no error (but for its failed passes during a fault).
 6. A fault loses nothing: while it lasts, and until the first publish pass that
@@ -78,7 +83,10 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
         help="s allowed beyond the reconcile period for one publish pass (default 10: a "
              "pass that unpublishes a 100-article file rewrites ~350 files, up to 9 s on "
              "2 busy cores)")
-    add("--entries", type=int, default=50, help="entries per feed (default 50)")
+    add("--entries", type=int, default=50,
+        help="entries in each feed's subscription document (default 50)")
+    add("--archive-size", type=int, default=25,
+        help="entries in each archive document (default 25)")
     add("--clients", type=int, default=32, help="concurrent polling clients (default 32)")
     add("--crash-every", type=float, default=60.0,
         help="mean s between kill -9s of the server; 0: never (default 60)")
@@ -97,7 +105,7 @@ def parse_plan(argv: list[str] | None = None) -> Plan:
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     return Plan(args.minutes, args.articles, args.files, args.tags, args.reconcile,
                 args.margin, args.entries, args.clients, args.crash_every, seed, args.keep,
-                args.tmp, max(args.faults, 0), args.recovery)
+                args.tmp, max(args.faults, 0), args.recovery, args.archive_size)
 
 
 class HardTimeout(BaseException):

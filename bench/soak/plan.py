@@ -23,6 +23,7 @@ class Plan:
     tmp: str | None
     faults: int = 0  # read-only feeds/ and locked state, taking turns
     recovery: float = 90.0  # s after a fault clears by which every change must show
+    archive_size: int = 25  # entries in each frozen archive document (RFC 5005)
 
     @property
     def settle(self) -> float:

@@ -162,6 +162,12 @@ class Readers:
         if kind == "article":
             self.promises.article(name, status, snapshot, asked, answered)
             return
+        if kind == "archive":
+            if status not in (200, 304, 404):
+                self.violations.report("unexpected status", f"{url} {status}",
+                                       f"{url}: {status}")
+            self.promises.archive(url, status, snapshot, asked, answered)
+            return
         if status == 404:
             if kind != "tag feed" or self.promises.tag_of(name) is not None:
                 self.violations.report("published file missing", url, f"{url} is 404")
@@ -184,6 +190,8 @@ def route(url: str) -> tuple[str, str]:
         return "article", url.removeprefix("/articles/")
     if url.startswith("/tags/") and not url.endswith("/"):
         return "tag feed", url.removeprefix("/tags/").rpartition(".")[0]
+    if url.startswith("/archive/"):
+        return "archive", url
     if url == "/subscriptions.opml":
         return "opml", ""
     return "page", ""

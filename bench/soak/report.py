@@ -36,6 +36,7 @@ class Outcome:
     comebacks: list[float]  # seconds from each kill to /healthz again
     catchups: list[float]  # seconds from each kill to the end of the first pass
     faults: list[Fault] = field(default_factory=list)
+    archives: tuple[int, int] = (0, 0)  # archive documents seen, requests for them
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -62,7 +63,8 @@ def summary(outcome: Outcome) -> str:
         ("corpus", f"{plan.articles:,} articles in {plan.files} files, {plan.tags} tags; "
                    f"{outcome.articles:,} articles at the end"),
         ("server settings", f"reconcile {plan.reconcile:g} s, {plan.entries} entries per "
-                            f"feed; promises checked {plan.settle:g} s after a change"),
+                            f"feed, archives of {plan.archive_size}; promises checked "
+                            f"{plan.settle:g} s after a change"),
         ("requests answered", f"{requests:,} ({requests / outcome.seconds:,.0f}/s) by "
                               f"{plan.clients} clients + 2 article sweepers"),
         ("304 Not Modified", f"{not_modified / max(requests, 1):.0%}"),
@@ -86,6 +88,9 @@ def summary(outcome: Outcome) -> str:
         ("article pages checked", f"{outcome.pages_checked:,} distinct articles "
                                   f"({outcome.sweeps} full sweeps during the soak; every held "
                                   "article once in the final audit)"),
+        ("feed histories (RFC 5005)", f"{outcome.archives[0]:,} archive documents, asked "
+                                      f"for {outcome.archives[1]:,} times (conditional GETs "
+                                      "once seen); every chain walked in the final audit"),
         ("violations", "0" if not violations else ", ".join(
             f"{n} {kind}" for kind, n in violations.most_common())),
     ]

@@ -20,6 +20,7 @@ from corpus import generate
 from .churn import Churn
 from .client import Client
 from .faults import Deadlines, FaultPhase
+from .history import History
 from .plan import Plan
 from .promises import Promises
 from .readers import Readers, Sweep
@@ -74,6 +75,8 @@ class Soak:
         self.churn = Churn(seeds, self.truth, self.rng, [self.display[k] for k in hot],
                            plan, self.server.up, self.calm, self.started)
         self.sweep = Sweep(self.readers, self.truth, plan, self.quiet)
+        self.history = History(self.promises, self.readers, self.truth, plan,
+                               self.violations, self.server)
         self.faults = FaultPhase(plan, self.server, self.truth, self.readers, self.deadlines,
                                  self.violations, self.calm, self.stop, self.started)
         self.readers.fetch(Client(self.server, False), "/subscriptions.opml")
@@ -83,6 +86,7 @@ class Soak:
         self.finish()
         seconds = time.time() - begun
         self.stop.set()
+        self.quiet.set()  # the readers, sweepers and history too, if the audit was cut short
         for thread in self.threads:
             thread.join(timeout=40)
         self.scan_log()
@@ -92,7 +96,8 @@ class Soak:
                        self.server.lifetimes, self.violations, len(self.truth.held),
                        self.sweep.rounds, len(self.promises.pages_checked),
                        self.steady_until, self.passes, self.comebacks, self.catchups,
-                       self.faults.faults)
+                       self.faults.faults,
+                       (len(self.promises.archives), self.history.requests))
 
     def note(self, message: str) -> None:
         say(message, self.started)
@@ -122,6 +127,7 @@ class Soak:
         plan = self.plan
         jobs: list[tuple[str, Callable[[], None]]] = [
             ("churn", self.churn.run), ("checker", self.check_loop),
+            ("history", lambda: self.history.run(SAMPLE_EVERY, self.quiet)),
             ("sampler", self.sample_loop)]
         if plan.crash_every > 0:
             jobs.append(("crasher", self.crash_loop))
@@ -147,7 +153,6 @@ class Soak:
 
     def check_loop(self) -> None:
         while not self.stop.wait(SAMPLE_EVERY):
-            self.promises.audit()
             self.scan_log()
 
     def sample_loop(self) -> None:
@@ -222,7 +227,7 @@ class Soak:
         self.stop.wait(self.plan.settle + 2)
         self.quiet.set()
         for thread in self.threads:
-            if thread.name.startswith(("reader-", "sweep-")):
+            if thread.name.startswith(("reader-", "sweep-", "history")):
                 thread.join(timeout=40)
         urls = ["/subscriptions.opml", "/all.atom", "/all.rss", "/all.json"]
         self.fetch_all(urls[:1])
@@ -231,7 +236,10 @@ class Soak:
         ids = sorted(self.truth.held_ids())
         self.note(f"final audit: {len(urls):,} feeds, {len(ids):,} article pages")
         self.fetch_all(urls)
-        self.promises.audit()
+        feeds = self.history.audit(final=True)
+        self.note(f"final audit: {feeds:,} feeds' histories walked; {self.history.requests:,} "
+                  f"archive requests in the run, {len(self.promises.archives):,} archives; "
+                  f"longest audit round {self.history.longest:.1f} s")
         self.fetch_all([f"/articles/{article_id}" for article_id in ids])
 
     def fetch_all(self, urls: list[str], clients: int = 8) -> None:
@@ -275,6 +283,8 @@ class Soak:
         for line in chunk[:complete].decode("utf-8", "replace").splitlines():
             self.passes.add(line)
             self.faults.log.line(line)
+            if "started afresh" in line:  # the state set aside: first sightings anew
+                self.promises.forget_arrivals()
             if (" ERROR " in line or line.startswith("Traceback")) \
                     and not self.faults.log.expected(line):
                 self.violations.report("server logged an error", line[24:120], line[:300])

@@ -61,7 +61,8 @@ class Server:
                 "--state", str(self.state),
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--base-url", f"http://127.0.0.1:{self.port}",
-                "--reconcile", f"{self.plan.reconcile:g}", "--entries", str(self.plan.entries)]
+                "--reconcile", f"{self.plan.reconcile:g}", "--entries", str(self.plan.entries),
+                "--archive-size", str(self.plan.archive_size)]
 
     def start(self, timeout: float = 300) -> bool:
         """Start the server and wait until it answers /healthz; False if it never did."""

@@ -67,6 +67,7 @@ class Known:
     gone: float | None = None  # held by no file since then (None: held, or never held)
     whole: bool = False  # a complete file held it, not only a half-written one
     published: int | None = None  # as the server first showed it
+    first_shown: float | None = None  # the first answer showing it came by then
     doubts: set[str] = field(default_factory=set)  # broken files that may still publish it
 
     def earliest(self) -> float:
