@@ -42,8 +42,11 @@ def workers_available() -> int:
 
 def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, workers: int,
         progress: Callable[[int, int], None] | None = None,
-        weight: Callable[[Job], int] = lambda job: 1) -> None:
-    """Run ``do`` on every job, on ``workers`` processes (1: here, in order).
+        weight: Callable[[Job], int] = lambda job: 1,
+        meanwhile: Callable[[], None] = lambda: None) -> None:
+    """Run ``do`` on every job, on ``workers`` processes (1: here, in order), and
+    ``meanwhile`` here: while the workers render, else after the jobs. It must write
+    other files than the jobs do (the workers' writes are merged once it returns).
 
     ``weight`` is a job's cost relative to the cheapest: the batches are cut to equal
     weight, heaviest jobs first, so no worker is left with the slow tail alone."""
@@ -53,6 +56,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
             do(job)
             if progress:
                 progress(done, total)
+        meanwhile()
         return
     global _context
     _context = (do, writer)
@@ -72,6 +76,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                                for batch in batches(jobs, weight)}
                 finally:
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                meanwhile()
                 done = 0
                 for future in as_completed(futures):
                     writer.merge(future.result())

@@ -184,8 +184,9 @@ class Publisher:
         jobs = self._warm_up(plan.jobs, now_dt) if workers > 1 else plan.jobs
         fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
                    (lambda done, total: progress("render", done, total)) if progress else None,
-                   weight=lambda job: JOB_WEIGHT[job[0]])
-        self.sitemaps.publish(self.writer, self.releases, self.planner.summaries, dirty, tags, now)
+                   weight=lambda job: JOB_WEIGHT[job[0]],
+                   meanwhile=lambda: self.sitemaps.publish(
+                       self.writer, self.releases, self.planner.summaries, dirty, tags, now))
         self.writer.save_manifest()
 
     def _present(self, path: str) -> bool:
