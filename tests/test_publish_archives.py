@@ -275,3 +275,10 @@ def test_an_arrival_keeps_its_place_across_a_restart(site):
     site.restart()
     site.publish(minutes=60)
     assert (site.feeds / "all.atom").read_bytes() == before
+
+
+def test_a_lost_archive_folder_is_written_again_by_the_next_rescan(site):
+    before = site.archives()
+    shutil.rmtree(site.feeds / "archive")
+    site.publish()
+    assert site.archives() == before
