@@ -11,6 +11,7 @@ archives in each of its feeds come close together, while it is still kept.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Generic, TypeVar
 
 from service.model import Entry
@@ -27,7 +28,8 @@ class Kept(Generic[T]):
 
     def __init__(self, size: int = ENTRIES) -> None:
         self.size = size
-        self._parts: dict[str, tuple[Entry, T]] = {}
+        # ordered: evicting the oldest of a plain dict walks the holes its deletions left
+        self._parts: OrderedDict[str, tuple[Entry, T]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, entry: Entry) -> T | None:
@@ -45,5 +47,5 @@ class Kept(Generic[T]):
             parts.pop(entry.id, None)
             parts[entry.id] = (entry, part)
             while len(parts) > self.size:
-                del parts[next(iter(parts))]  # the oldest put
+                parts.popitem(last=False)  # the oldest put
         return part
