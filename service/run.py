@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import ctypes
 import dataclasses
 import logging
+import os
 import signal
 import socket
 import threading
@@ -140,10 +142,26 @@ def check_listen(settings: Settings, port_setting: str = "port") -> None:
                 raise bind_refusal(exc, host, port, port_setting) from None
 
 
+def few_malloc_arenas(arenas: int = 2) -> None:
+    """Have glibc keep ``arenas`` malloc arenas, not up to eight per core, in a process
+    that runs for long: each thread that allocates gets an arena of its own and keeps
+    what it frees there, so a `serve` whose passes rewrote hundreds of archives grew by
+    45 MiB over a few deletion bursts, and held 175 MiB instead of 219 MiB with two.
+    An operator's MALLOC_ARENA_MAX wins; elsewhere than glibc, nothing happens."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+
+
+M_ARENA_MAX = -8  # glibc's malloc.h
+
+
 def run_web_only(settings: Settings) -> None:
     """`seedfeeds web`: serve the feeds folder until a stop signal."""
     from service.web.server import run_web  # imported only by the commands that serve
 
+    few_malloc_arenas()
     check_paths(settings, ("feeds",))  # the address: refused by the server's own bind
     with stopped_by_signals():
         run_web(settings)
@@ -152,6 +170,7 @@ def run_web_only(settings: Settings) -> None:
 def run_publisher(settings: Settings) -> None:
     """`seedfeeds publish`: build, then publish changes until a stop signal; with the
     hub on, it answers /websub on its own port meanwhile."""
+    few_malloc_arenas()
     with publishing(settings) as locks, mirror.running(settings) as bucket:
         if settings.websub:  # after the locks: another publisher is the likelier cause
             check_listen(settings, "websub_port")
@@ -187,6 +206,7 @@ def run_server(settings: Settings) -> None:
     stands at once and rebuilds behind it, in this process (no forking beside the web
     server's threads): readers see no downtime, and every file is replaced atomically.
     """
+    few_malloc_arenas()
     check_listen(settings)
     startup = Startup(settings)
     # A first build that fails stops the web server as Ctrl-C would: not a signal to log.
