@@ -49,3 +49,42 @@ def test_batches_are_cut_to_equal_weight_heaviest_jobs_first():
     assert [len(batch) for batch in cut] == [8, 8, 2000, 2000]
     assert all(job[0] == "feed" for batch in cut[:2] for job in batch)
     assert sorted(job for batch in cut for job in batch) == sorted(jobs)
+
+
+def test_with_runs_neighbouring_jobs_of_one_weight_stay_in_few_batches():
+    jobs = [("archive", n) for n in range(1000)]
+    cut = fanout.batches(jobs, lambda job: 10, runs=4)
+    assert [len(batch) for batch in cut] == [250, 250, 250, 250]
+    assert [job for batch in cut for job in batch] == jobs  # in their order
+
+
+def test_a_cold_build_on_every_core_writes_the_bytes_of_one_built_here(tmp_path, monkeypatch):
+    """Forked workers render the article pages and archives while this process plans
+    and renders the rest: the site is the one a single process builds."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from service.config import load_settings
+    from service.publish import publisher as publishing
+
+    generator = Path(__file__).resolve().parent.parent / "bench" / "make_corpus.py"
+    seeds = tmp_path / "seeds"
+    subprocess.run([sys.executable, str(generator), str(seeds), "--articles", "600",
+                    "--files", "6", "--tags", "30", "--seed", "7"], check=True)
+    sites = {}
+    for name, parallel_min in (("forked", 100), ("here", 10**9)):
+        monkeypatch.setattr(publishing, "PARALLEL_MIN", parallel_min)
+        settings = load_settings({"seeds": str(seeds), "feeds": str(tmp_path / name),
+                                  "state": str(tmp_path / f"{name}.sqlite"),
+                                  "entries": "10", "archive_size": "5"}, {})
+        publisher = publishing.Publisher(settings, clock=lambda: NOW.timestamp())
+        publisher.publish()
+        publisher.close()
+        root = tmp_path / name
+        sites[name] = {p.relative_to(root).as_posix(): p.read_bytes()
+                       for p in root.rglob("*") if p.is_file() and p.name != "status.json"
+                       and not p.name.startswith(".")}
+    assert len([p for p in sites["here"] if p.startswith("archive/")]) > 150
+    assert sites["forked"].keys() == sites["here"].keys()
+    assert [p for p in sites["here"] if sites["forked"][p] != sites["here"][p]] == []

@@ -40,23 +40,35 @@ def workers_available() -> int:
         return os.cpu_count() or 1
 
 
+Submit = Callable[[Sequence[Job]], None]
+
+
 def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, workers: int,
         progress: Callable[[int, int], None] | None = None,
         weight: Callable[[Job], int] = lambda job: 1,
-        meanwhile: Callable[[], None] = lambda: None) -> None:
+        meanwhile: Callable[[Submit], None] = lambda submit: None) -> None:
     """Run ``do`` on every job, on ``workers`` processes (1: here, in order), and
-    ``meanwhile`` here: while the workers render, else after the jobs. It must write
-    other files than the jobs do (the workers' writes are merged once it returns).
+    ``meanwhile(submit)`` here: while the workers render, else after the jobs. It may
+    hand the workers more jobs with ``submit``; they know the process as it was when
+    they forked (at the first jobs), so a later job carries what came after. It must
+    write other files than the jobs do (the workers' writes are merged at the end).
 
     ``weight`` is a job's cost relative to the cheapest: the batches are cut to equal
     weight, heaviest jobs first, so no worker is left with the slow tail alone."""
     total = len(jobs)
     if workers <= 1 or total < 2:
-        for done, job in enumerate(jobs, start=1):
-            do(job)
-            if progress:
-                progress(done, total)
-        meanwhile()
+        done = 0
+
+        def run_here(more: Sequence[Job]) -> None:
+            nonlocal done, total
+            total += len(more) if more is not jobs else 0
+            for job in more:
+                do(job)
+                done += 1
+                if progress:
+                    progress(done, total)
+        run_here(jobs)
+        meanwhile(run_here)
         return
     global _context
     _context = (do, writer)
@@ -73,10 +85,16 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                 mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
                 try:
                     futures = {pool.submit(_work, batch): len(batch)
-                               for batch in batches(jobs, weight)}
+                               for batch in batches(jobs, weight, workers * 8)}
                 finally:
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                meanwhile()
+
+                def submit(more: Sequence[Job]) -> None:
+                    nonlocal total
+                    total += len(more)
+                    futures.update({pool.submit(_work, batch): len(batch)
+                                    for batch in batches(more, weight, workers * 8)})
+                meanwhile(submit)
                 done = 0
                 for future in as_completed(futures):
                     writer.merge(future.result())
@@ -91,16 +109,24 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
         gc.unfreeze()
 
 
-def batches(jobs: Sequence[Job], weight: Callable[[Job], int]) -> list[list[Job]]:
+def batches(jobs: Sequence[Job], weight: Callable[[Job], int],
+            runs: int = 0) -> list[list[Job]]:
     """Jobs in batches of about BATCH weight, heaviest first (the longest-processing-
-    time-first rule: the last batches to finish are the short ones)."""
+    time-first rule: the last batches to finish are the short ones). With ``runs``,
+    the jobs of each weight are cut into at most that many batches: neighbours stay in
+    one worker (a cold build's archives come oldest first, and an entry's archives in
+    its feeds are neighbours: one worker renders it, and keeps its bytes for the rest)."""
+    ordered = sorted(((weight(job), job) for job in jobs), key=lambda pair: -pair[0])
+    totals: dict[int, int] = {}
+    for cost, _ in ordered:
+        totals[cost] = totals.get(cost, 0) + cost
     cut: list[list[Job]] = []
     batch: list[Job] = []
     load = 0
-    for cost, job in sorted(((weight(job), job) for job in jobs), key=lambda pair: -pair[0]):
+    for cost, job in ordered:
         batch.append(job)
         load += cost
-        if load >= BATCH:
+        if load >= max(BATCH, totals[cost] // runs if runs else 0):
             cut.append(batch)
             batch, load = [], 0
     if batch:

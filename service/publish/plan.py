@@ -24,7 +24,7 @@ from service.publish.dating import Releases
 from service.publish.fanout import Job
 
 # Jobs: ("article", id), ("feed", feed), ("tag_page", feed, count), ("front", rows, all feed),
-# ("archive", feed key, number).
+# ("archive", feed key, number, its ids oldest first).
 # What each kind of render job costs, in article pages (measured on the 100,000-article
 # corpus: a page 0.1 ms, a tag's feeds in three formats with .gz 15 ms, a tag page 3 ms,
 # the front files 50 ms, an archive in three formats 1 ms): a cold build's workers get
@@ -44,7 +44,7 @@ class _Rendered:
 @dataclass(frozen=True)
 class Plan:
     jobs: list[Job]
-    removals: list[str]  # article pages whose article is gone or withheld
+    removals: list[str]  # article pages whose article is gone or withheld (pages())
 
 
 class Planner:
@@ -60,20 +60,27 @@ class Planner:
         self._frozen: list[tuple[str, int, tuple[tuple[str, int], ...]]] = []
         self._ranked: dict[str, int] | None = None  # _rank's, for one pass
 
-    def plan(self, dirty: set[str], tags: set[str], now: float,
-             present: Callable[[str], bool] = lambda path: False) -> Plan:
-        """Article pages, archives, tag feeds and pages, the front files: in that order.
-        ``present``: whether a file is there, asked in the first pass of a process of
-        each archive (one that is there is not rendered again)."""
+    def pages(self, dirty: set[str]) -> Plan:
+        """The article pages a pass must render, and those it must remove (their
+        article is gone or withheld): rendered first, and the one part of a plan that
+        needs nothing but the entries."""
         entries = self.releases.entries
         jobs: list[Job] = []
-        archives: list[Job] = []
         removals: list[str] = []
         for article_id in sorted(dirty):
             if article_id in entries:
                 jobs.append(("article", article_id))
             else:
                 removals.append(layout.article_file(article_id))
+        return Plan(jobs, removals)
+
+    def plan(self, dirty: set[str], tags: set[str], now: float,
+             present: Callable[[str], bool] = lambda path: False) -> Plan:
+        """The archives, tag feeds and pages, the front files: in that order.
+        ``present``: whether a file is there, asked in the first pass of a process of
+        each archive (one that is there is not rendered again)."""
+        entries = self.releases.entries
+        archives: list[Job] = []
         feeds: list[Job] = []
         for key in sorted(tags & self.state.slugs.keys()):
             ids = [i for i in self.catalog.tag_ids.get(key, ()) if i in entries]
@@ -83,11 +90,10 @@ class Planner:
         archives += self._archive_jobs(ALL, entries.keys(), dirty, present)
         # Oldest first, all feeds' archives interleaved: an article's archives (one in
         # each of its feeds) come close together, while its rendered parts are still kept.
-        order, logs = self.releases.order_keys, self.logs
+        order = self.releases.order_keys
 
         def newest(job: Job) -> tuple[float, float, str]:
-            bucket = logs[job[1]].archives[job[2] - 1]
-            return order[bucket[-1][0]] if bucket else (0.0, 0.0, "")
+            return order[job[3][-1]] if job[3] else (0.0, 0.0, "")
         archives.sort(key=newest, reverse=True)
         self.state.record_archives(self._frozen)
         self._frozen, self._ranked = [], None
@@ -95,7 +101,7 @@ class Planner:
         if self.rendered.feeds.get(None) != all_feed or tags:
             feeds.append(("front", tuple(self._index_rows()), all_feed))
             self.rendered.feeds[None] = all_feed
-        return Plan(jobs + archives + feeds, removals)
+        return Plan(archives + feeds, [])
 
     def orphans(self, published: Iterable[str]) -> list[str]:
         """Files no article or tag accounts for (articles deleted while the publisher
@@ -137,7 +143,8 @@ class Planner:
                                   self.settings.entries, self.settings.archive_size,
                                   self._rank() if len(log.open) > 4096 else None))
         self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
-        return [("archive", key, number) for number in sorted(numbers)]
+        return [("archive", key, number, tuple(i for i, _ in log.archives[number - 1]))
+                for number in sorted(numbers)]
 
     def _rank(self) -> Callable[[str], int]:
         """Every entry's place in arrival order, newest 0, for this pass."""
@@ -146,15 +153,15 @@ class Planner:
             self._ranked = {i: n for n, i in enumerate(sorted(order, key=order.__getitem__))}
         return self._ranked.__getitem__
 
-    def archive_feed(self, key: str, number: int) -> Feed:
-        """Archive ``number`` of a feed (key ALL: the all feed) as a document to render:
-        built by whoever renders it (a cold build's workers), from the log."""
+    def archive_feed(self, key: str, number: int, ids: tuple[str, ...]) -> Feed:
+        """Archive ``number`` of a feed (key ALL: the all feed) of ``ids`` (oldest first)
+        as a document to render: built by whoever renders it, a cold build's workers
+        among them, which forked before the plan and know the entries, not the logs."""
         entries = self.releases.entries
         slug, name = (self.state.slugs[key], self.catalog.names.get(key, key)) if key else (
             None, None)
         return views.archive_of(self.settings, slug, name, number,
-                                (entries[i] for i, _ in reversed(self.logs[key].archives[
-                                    number - 1])))
+                                (entries[i] for i in reversed(ids)))
 
     def _tag_jobs(self, key: str, ids: list[str]) -> list[Job]:
         """The renders a tag needs: its feeds and its page, unless unchanged since last."""

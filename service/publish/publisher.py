@@ -170,23 +170,32 @@ class Publisher:
 
     def _render(self, dirty: set[str], tags: set[str], cold: bool, now: float,
                 progress: Progress | None) -> None:
-        """Render and write what the plan says (on every core in a cold build)."""
-        plan = self.planner.plan(dirty, tags, now, self._present)
-        for path in plan.removals:
+        """Render and write what the plan says: in a cold build of a large site, the
+        article pages and archives on every core in forked workers, while this process
+        plans, renders the feeds, tag pages and front files, and the sitemaps."""
+        pages = self.planner.pages(dirty)
+        for path in pages.removals:
             self.writer.remove(path)
-        if cold:
-            for path in self.planner.orphans(self.writer.files()):
-                self.writer.remove(path)
         now_dt = datetime.fromtimestamp(int(now), UTC)
         # Fork only in a cold build of a large site, and only with no other thread running.
-        workers = (fanout.workers_available() if cold and len(plan.jobs) >= PARALLEL_MIN
+        workers = (fanout.workers_available() if cold and len(pages.jobs) >= PARALLEL_MIN
                    and threading.active_count() == 1 else 1)
-        jobs = self._warm_up(plan.jobs, now_dt) if workers > 1 else plan.jobs
+        jobs = self._warm_up(pages.jobs, now_dt) if workers > 1 else pages.jobs
+
+        def meanwhile(submit: fanout.Submit) -> None:
+            plan = self.planner.plan(dirty, tags, now, self._present)
+            if cold:
+                for path in self.planner.orphans(self.writer.files()):
+                    self.writer.remove(path)
+            submit([job for job in plan.jobs if job[0] == "archive"])
+            for job in plan.jobs:
+                if job[0] != "archive":
+                    self._run_job(job, now_dt)
+            self.sitemaps.publish(self.writer, self.releases, self.planner.summaries, dirty,
+                                  tags, now)
         fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
                    (lambda done, total: progress("render", done, total)) if progress else None,
-                   weight=lambda job: JOB_WEIGHT[job[0]],
-                   meanwhile=lambda: self.sitemaps.publish(
-                       self.writer, self.releases, self.planner.summaries, dirty, tags, now))
+                   weight=lambda job: JOB_WEIGHT[job[0]], meanwhile=meanwhile)
         self.writer.save_manifest()
 
     def _present(self, path: str) -> bool:
@@ -214,7 +223,7 @@ class Publisher:
         elif kind == "feed":
             files = render.feed_files(job[1])
         elif kind == "archive":
-            files = render.archive_files(self.planner.archive_feed(job[1], job[2]), job[2])
+            files = render.archive_files(self.planner.archive_feed(*job[1:]), job[2])
         elif kind == "tag_page":
             files = render.tag_page_file(self.site, job[1], job[2])
         else:
