@@ -90,10 +90,12 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
                 def submit(more: Sequence[Job]) -> None:
+                    # One run per worker: a cold build's archives come oldest first, and
+                    # each worker renders an entry for all its feeds' archives at once.
                     nonlocal total
                     total += len(more)
                     futures.update({pool.submit(_work, batch): len(batch)
-                                    for batch in batches(more, weight, workers * 8)})
+                                    for batch in batches(more, weight, workers)})
                 meanwhile(submit)
                 done = 0
                 for future in as_completed(futures):

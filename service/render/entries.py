@@ -51,6 +51,11 @@ class Parts(NamedTuple):
 _kept: Kept[Parts] = Kept(ENTRIES)
 
 
+def keep(count: int = ENTRIES) -> None:
+    """Keep the parts of up to ``count`` entries (the oldest first out past it)."""
+    _kept.size = count
+
+
 def parts(entry: Entry) -> Parts:
     """The entry's bytes in each format, kept for the next document that lists it."""
     held = _kept.get(entry)
