@@ -295,3 +295,4 @@ def healthcheck(**flags: Any) -> None:
         sys.exit(1)
     click.echo(f"{'healthy' if healthy else 'unhealthy'}: {url}")
     sys.exit(0 if healthy else 1)
+

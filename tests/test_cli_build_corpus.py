@@ -78,3 +78,19 @@ def test_build_help_explains_itself():
     assert result.exit_code == 0
     for words in ("progress bar", "SEEDFEEDS_FEEDS", "SEEDFEEDS_BASE_URL", "Exits 1"):
         assert words in result.output
+
+
+def test_the_command_ends_a_build_with_its_summary_and_exit_code(seeds, tmp_path):
+    import subprocess
+
+    from support.processes import SEEDFEEDS
+
+    (seeds / "good.txt").write_text("Ferry news! Harbour\nFerry news! Harbour\n\nBody.\n",
+                                    encoding="utf-8")
+    (seeds / "bad.txt").write_bytes(b"\x00\x01binary\xff" * 50)
+    done = subprocess.run([*SEEDFEEDS, "build", "--seeds", str(seeds), "--feeds",
+                           str(tmp_path / "feeds"), "--state", str(tmp_path / "s.sqlite")],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1  # a seed file with an error
+    assert done.stdout.startswith(f"built {tmp_path / 'feeds'}: 2 files, 1 articles")
+    assert "bad.txt" in done.stderr
