@@ -66,7 +66,7 @@ def cold_seedfeeds(seeds: Path, out: Path,
     seconds, peak = timed_run([*command, "build", "--seeds", str(seeds),
                                "--feeds", str(feeds), "--state", str(state)], cwd=code,
                               env=env)
-    written = _written(feeds)
+    written = written_in(feeds)
     shutil.rmtree(out / name, ignore_errors=True)  # tmpfs is memory
     return seconds, peak, written
 
@@ -74,7 +74,7 @@ def cold_seedfeeds(seeds: Path, out: Path,
 Written = tuple[int, int, int, int]  # files, bytes; of those in archive/: files, bytes
 
 
-def _written(feeds: Path) -> Written:
+def written_in(feeds: Path) -> Written:
     files = size = archive_files = archive_size = 0
     for folder, _, names in os.walk(feeds):
         in_archive = Path(folder).is_relative_to(feeds / "archive")
