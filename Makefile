@@ -33,9 +33,10 @@ golden: $(STAMP)  ## rewrite the fixtures' expected check output and the golden 
 	$(BIN)/python tests/test_seed_fixtures.py
 	$(BIN)/python tests/test_publish_golden.py
 
-bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, live, web, storage, push
+bench: $(STAMP)  ## benchmarks (not part of the tests): reader, build, scale, live, web, storage, push
 	$(BIN)/python bench/reader.py
 	$(BIN)/python bench/build.py
+	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/live.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/storage.py
