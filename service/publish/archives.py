@@ -45,16 +45,10 @@ class FeedLog:
         holds, and those edited since their archive was frozen. Archived ids that left
         the feed while no publisher ran are taken out: the numbers of the archives
         rewritten so."""
-        frozen = self.frozen
         self.open, self.announced = set(), {}
         for article_id in members:
-            then = frozen.get(article_id)
-            if then is None:
-                self.open.add(article_id)
-            elif (now := updated(article_id)) > then:
-                self.open.add(article_id)
-                self.announced[article_id] = now
-        return self._remove({i for i in frozen if not is_member(i)})
+            self._take(article_id, updated)
+        return self._remove({i for i in self.frozen if not is_member(i)})
 
     def change(self, candidates: Iterable[str], is_member: Callable[[str], bool],
                updated: Callable[[str], int]) -> list[int]:
@@ -68,13 +62,18 @@ class FeedLog:
                 if article_id in self.frozen:
                     gone.add(article_id)
                 continue
-            then = self.frozen.get(article_id)
-            if then is None:
-                self.open.add(article_id)
-            elif (now := updated(article_id)) > then:
-                self.open.add(article_id)
-                self.announced[article_id] = now
+            self._take(article_id, updated)
         return self._remove(gone)
+
+    def _take(self, article_id: str, updated: Callable[[str], int]) -> None:
+        """An entry of the feed: in the subscription document unless an archive holds
+        it as it is now (one edited since it was frozen is announced again)."""
+        then = self.frozen.get(article_id)
+        if then is None:
+            self.open.add(article_id)
+        elif (now := updated(article_id)) > then:
+            self.open.add(article_id)
+            self.announced[article_id] = now
 
     def _remove(self, gone: set[str]) -> list[int]:
         """Take ``gone`` out of the archives; the numbers of those rewritten."""

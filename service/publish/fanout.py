@@ -57,11 +57,11 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     weight, heaviest jobs first, so no worker is left with the slow tail alone."""
     total = len(jobs)
     if workers <= 1 or total < 2:
-        done = 0
+        done, total = 0, 0
 
         def run_here(more: Sequence[Job]) -> None:
             nonlocal done, total
-            total += len(more) if more is not jobs else 0
+            total += len(more)
             for job in more:
                 do(job)
                 done += 1

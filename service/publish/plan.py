@@ -44,7 +44,7 @@ class _Rendered:
 @dataclass(frozen=True)
 class Plan:
     jobs: list[Job]
-    removals: list[str]  # article pages whose article is gone or withheld (pages())
+    removals: list[str]  # article pages whose article is gone or withheld
 
 
 class Planner:
@@ -75,8 +75,9 @@ class Planner:
         return Plan(jobs, removals)
 
     def plan(self, dirty: set[str], tags: set[str], now: float,
-             present: Callable[[str], bool] = lambda path: False) -> Plan:
-        """The archives, tag feeds and pages, the front files: in that order.
+             present: Callable[[str], bool] = lambda path: False
+             ) -> tuple[list[Job], list[Job]]:
+        """The archives to render, and the tag feeds and pages and front files.
         ``present``: whether a file is there, asked in the first pass of a process of
         each archive (one that is there is not rendered again)."""
         entries = self.releases.entries
@@ -101,7 +102,7 @@ class Planner:
         if self.rendered.feeds.get(None) != all_feed or tags:
             feeds.append(("front", tuple(self._index_rows()), all_feed))
             self.rendered.feeds[None] = all_feed
-        return Plan(archives + feeds, [])
+        return archives, feeds
 
     def orphans(self, published: Iterable[str]) -> list[str]:
         """Files no article or tag accounts for (articles deleted while the publisher

@@ -187,17 +187,16 @@ class Publisher:
         jobs = self._warm_up(pages.jobs, now_dt) if workers > 1 else pages.jobs
 
         def meanwhile(submit: fanout.Submit) -> None:
-            plan = self.planner.plan(dirty, tags, now, self._present)
+            archives, feeds = self.planner.plan(dirty, tags, now, self._present)
             if cold:
                 for path in self.planner.orphans(self.writer.files()):
                     self.writer.remove(path)
-            submit([job for job in plan.jobs if job[0] == "archive"])
-            for job in plan.jobs:
-                if job[0] != "archive":
-                    self._run_job(job, now_dt)
+            submit(archives)
+            for job in feeds:
+                self._run_job(job, now_dt)
             self.sitemaps.publish(self.writer, self.releases, self.planner.summaries, dirty,
                                   tags, now)
-        render.keep_entries(COLD_KEPT if workers > 1 else None)
+        render.keep_entries(COLD_KEPT if workers > 1 else render.KEPT)
         try:
             fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
                        (lambda done, total: progress("render", done, total)) if progress

@@ -10,6 +10,7 @@ from service import layout
 from service.model import Entry, Feed, Site, TagSummary
 from service.render import sitemap
 from service.render.atom_rss import render_atom_and_rss
+from service.render.entries import ENTRIES as KEPT
 from service.render.entries import keep
 from service.render.jsonfeed import render_json
 from service.render.opml import render_opml
@@ -23,11 +24,11 @@ from service.render.pages import (
 )
 
 
-def keep_entries(count: int | None = None) -> None:
-    """How many entries' rendered parts to keep (None: the default): a cold build keeps
-    more while its workers render the archives, where an entry of a rare tag comes
-    round again long after its first render."""
-    keep(count) if count is not None else keep()
+def keep_entries(count: int = KEPT) -> None:
+    """How many entries' rendered parts to keep: a cold build keeps more while its
+    workers render the archives, where an entry of a rare tag comes round again long
+    after its first render."""
+    keep(count)
 
 
 def feed_files(feed: Feed) -> dict[str, bytes]:
