@@ -1,15 +1,17 @@
 """The values handed between stages, as plain data.
 
-``Article`` is what the seed reader hands to the catalog. The rest is the published
-site, what the catalog hands to the renderers: every URL absolute (built from the base
-URL setting), every datetime aware, every sequence already in its final order, so
-renderers only format.
+``Article`` is what the seed reader hands on; ``Brief`` is what the catalog keeps of it,
+the text aside (``Text``, in memory or spilled to disk). The rest is the published site,
+what the catalog hands to the renderers: every URL absolute (built from the base URL
+setting), every datetime aware, every sequence already in its final order, so renderers
+only format.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(slots=True)
@@ -32,6 +34,37 @@ class Article:
     markup: str = "text"  # "text" or "markdown"
     link: str | None = None
     author: str | None = None
+
+
+class Text(NamedTuple):
+    """What an article says: the part of it that is most of its bytes, and that a pass
+    needs only to render it."""
+
+    title: str
+    summary: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(slots=True, eq=False)
+class Brief:
+    """An article as the catalog keeps it: what a pass needs to decide (id, tags, date,
+    where it comes from, a digest of all it shows), and where its text is.
+
+    ``body`` is the text itself while a feed lists the article or a pass needs it, else
+    where the text lies in the spill file (``catalog.texts``): a site of a million
+    articles keeps a few hundred bytes of each in memory, not its paragraphs. Compared
+    by identity: the catalog asks whether a file's article is the very one it holds."""
+
+    id: str
+    tags: tuple[str, ...]
+    published: datetime | None
+    source: str
+    line: int
+    digest: str  # catalog.content_hash of the article
+    markup: str
+    link: str | None
+    author: str | None
+    body: Text | int  # the text, or its place in the spill file
 
 
 @dataclass(frozen=True)

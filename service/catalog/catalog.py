@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from service.identity import slugify, tag_key
-from service.model import Article
-from service.seed.problems import Problem, warning
+from service.model import Article, Brief
+from service.seed.problems import Problem, shown, warning
 
 
 @dataclass(frozen=True)
@@ -35,46 +35,47 @@ class Change:
 class Catalog:
     """The published articles and tags; mutated only through ``update``."""
 
-    files: dict[str, tuple[Article, ...]] = field(default_factory=dict)
-    articles: dict[str, Article] = field(default_factory=dict)  # id -> the published copy
-    hashes: dict[str, str] = field(default_factory=dict)  # id -> content hash
+    files: dict[str, tuple[Brief, ...]] = field(default_factory=dict)
+    articles: dict[str, Brief] = field(default_factory=dict)  # id -> the published copy
     tag_ids: dict[str, set[str]] = field(default_factory=dict)  # tag key -> article ids
     names: dict[str, str] = field(default_factory=dict)  # tag key -> display name
-    _copies: dict[str, dict[str, Article]] = field(default_factory=dict)
+    # id -> its one copy, or its copies by path when several files hold it (a dict per
+    # article would be most of the catalog's memory)
+    _copies: dict[str, Brief | dict[str, Brief]] = field(default_factory=dict)
     _spellings: dict[str, Counter[str]] = field(default_factory=dict)
     _shared: set[str] = field(default_factory=set)  # ids in more than one file
+    _paths: dict[str, str] = field(default_factory=dict)  # shown name -> path, where unlike
 
-    def update(self, files: Mapping[str, Sequence[Article] | None]) -> Change:
+    def update(self, files: Mapping[str, Sequence[Brief] | None]) -> Change:
         """Replace the articles of the given files (None: the file is gone)."""
         touched: set[str] = set()
         for path, articles in files.items():
+            if shown(path) != path:
+                self._paths[shown(path)] = path
             for article in self.files.pop(path, ()):
-                self._copies[article.id].pop(path, None)
+                self._drop(article)
                 touched.add(article.id)
-            kept = []
+            kept: dict[str, Brief] = {}
             for article in articles or ():
-                copies = self._copies.get(article.id)
-                if copies is None:
-                    copies = self._copies[article.id] = {}
-                if path not in copies:  # the same article twice in one file: the first
-                    copies[path] = article
-                    kept.append(article)
+                if article.id not in kept:  # the same article twice in one file: the first
+                    kept[article.id] = article
+                    self._add(article, path)
                 touched.add(article.id)
             if articles is not None:
-                self.files[path] = tuple(kept)
+                self.files[path] = tuple(kept.values())
         changed: set[str] = set()
         tags: set[str] = set()
         for article_id in touched:
-            if len(self._copies.get(article_id, ())) > 1:
+            copies = self._copies.get(article_id)
+            if isinstance(copies, dict):
                 self._shared.add(article_id)  # in several files: a warning to give
             else:
                 self._shared.discard(article_id)
             before = self.articles.get(article_id)
-            after = self._chosen(article_id)
+            after = self._chosen(copies)
             if before is after:
                 continue
-            digest = content_hash(after) if after is not None else ""
-            if before is not None and after is not None and digest == self.hashes[article_id]:
+            if before is not None and after is not None and after.digest == before.digest:
                 self.articles[article_id] = after  # moved or renamed file: same content
                 continue
             changed.add(article_id)
@@ -82,9 +83,9 @@ class Catalog:
                 self._unindex(before)
                 tags.update(map(tag_key, before.tags))
             if after is None:
-                del self.articles[article_id], self.hashes[article_id]
+                del self.articles[article_id]
             else:
-                self.articles[article_id], self.hashes[article_id] = after, digest
+                self.articles[article_id] = after
                 self._index(after)
                 tags.update(map(tag_key, after.tags))
         renamed = {key for key in tags if self._rename(key)}
@@ -94,22 +95,45 @@ class Catalog:
         """A warning for each copy of an article that is not the published one."""
         out: list[Problem] = []
         for article_id in sorted(self._shared):
-            copies = self._copies.get(article_id, {})
-            if len(copies) > 1:
+            copies = self._copies.get(article_id)
+            if isinstance(copies, dict):
                 chosen = self.articles[article_id]
                 out.extend(warning(path, copy.line, f"same article as {chosen.source}:"
                                                     f"{chosen.line}; published once, from there")
                            for path, copy in copies.items() if copy is not chosen)
         return out
 
-    def _chosen(self, article_id: str) -> Article | None:
-        copies = self._copies.get(article_id)
-        if not copies:
-            self._copies.pop(article_id, None)
-            return None
-        return copies[min(copies)]
+    def _add(self, article: Brief, path: str) -> None:
+        held = self._copies.get(article.id)
+        if held is None:
+            self._copies[article.id] = article
+        elif isinstance(held, dict):
+            held[path] = article
+        else:
+            self._copies[article.id] = {self._paths.get(held.source, held.source): held,
+                                        path: article}
 
-    def _index(self, article: Article) -> None:
+    def _drop(self, article: Brief) -> None:
+        held = self._copies.get(article.id)
+        if held is article:
+            del self._copies[article.id]
+        elif isinstance(held, dict):
+            for where, copy in list(held.items()):
+                if copy is article:
+                    del held[where]
+            if len(held) == 1:
+                self._copies[article.id] = next(iter(held.values()))
+            elif not held:
+                del self._copies[article.id]
+
+    @staticmethod
+    def _chosen(copies: Brief | dict[str, Brief] | None) -> Brief | None:
+        """The copy published: the one of the file whose path sorts first."""
+        if isinstance(copies, dict):
+            return copies[min(copies)]
+        return copies
+
+    def _index(self, article: Brief) -> None:
         for name in article.tags:
             key = tag_key(name)
             ids = self.tag_ids.get(key)
@@ -119,7 +143,7 @@ class Catalog:
             ids.add(article.id)
             self._spellings[key][name] += 1
 
-    def _unindex(self, article: Article) -> None:
+    def _unindex(self, article: Brief) -> None:
         for name in article.tags:
             key = tag_key(name)
             self.tag_ids[key].discard(article.id)

@@ -13,10 +13,10 @@ from service import layout
 from service.catalog.state import Seen, to_datetime
 from service.config import Settings
 from service.identity import tag_key
-from service.model import Article, Entry, Feed, TagRef, TagSummary
+from service.model import Brief, Entry, Feed, TagRef, TagSummary, Text
 
 
-def times_of(article: Article, seen: Seen) -> tuple[datetime, datetime]:
+def times_of(article: Brief, seen: Seen) -> tuple[datetime, datetime]:
     """Published and updated: the release time (or first sighting), and the last edit.
 
     An edit never moves ``published``; ``updated`` is never before it (an embargoed
@@ -28,30 +28,29 @@ def times_of(article: Article, seen: Seen) -> tuple[datetime, datetime]:
     return published, max(published, changed.astimezone(published.tzinfo))
 
 
-def entry_of(article: Article, published: datetime, updated: datetime,
+def entry_of(article: Brief, text: Text, published: datetime, updated: datetime,
              tags: tuple[TagRef, ...], base_url: str) -> Entry:
     """The published form of an article, with its tags as display name and slug."""
-    return Entry(article.id, article.title, layout.article_url(base_url, article.id),
-                 published, updated, tags, article.summary, article.paragraphs,
+    return Entry(article.id, text.title, layout.article_url(base_url, article.id),
+                 published, updated, tags, text.summary, text.paragraphs,
                  article.markup, article.link, article.author)
 
 
-def tag_refs(article: Article, refs: Mapping[str, TagRef]) -> tuple[TagRef, ...]:
+def tag_refs(article: Brief, refs: Mapping[str, TagRef]) -> tuple[TagRef, ...]:
     """An article's tags as the site names them (``refs``: tag key -> reference)."""
     return tuple([refs[tag_key(name)] for name in article.tags])
 
 
-def order(entry: Entry, published: float | None = None,
+def order(article_id: str, published: float,
           first_seen: float | None = None) -> tuple[float, float, str]:
     """Sort key: newest arrival first, then newest ``published``, ties by id (never by
     file or path). An article arrives when it is released: at its release time, or when
     the publisher first saw it if that was later (a back-dated article dropped today
     arrives today, and is seen at the head of its feeds; entries keep their true
     ``published``). Articles that arrive together, as in a cold build, keep the order
-    of their dates. ``published`` is the entry's timestamp, if the caller has it."""
-    stamp = entry.published.timestamp() if published is None else published
-    arrival = stamp if first_seen is None else max(stamp, first_seen)
-    return (-arrival, -stamp, entry.id)
+    of their dates. ``published`` is the entry's timestamp."""
+    arrival = published if first_seen is None else max(published, first_seen)
+    return (-arrival, -published, article_id)
 
 
 def feed_of(settings: Settings, slug: str | None, name: str | None,

@@ -10,25 +10,51 @@ before it is out, and the scheduler releases it at that time.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from service.catalog import released as views
 from service.catalog.catalog import Catalog, assign_slugs
 from service.catalog.state import Seen, State
+from service.catalog.texts import Texts
 from service.identity import tag_key
-from service.model import Entry, TagRef
+from service.model import Brief, Entry, TagRef
+
+
+@dataclass(slots=True, eq=False)
+class Dated:
+    """A released article as plans and sitemaps need it: its entry but the text, which
+    ``Releases.entry`` adds when a page or feed is rendered."""
+
+    brief: Brief
+    published: datetime
+    updated: datetime
+    tags: tuple[TagRef, ...]
+    order: tuple[float, float, str]  # views.order(): newest arrival first
+    updated_at: int  # ``updated``, epoch seconds
 
 
 class Releases:
-    """The released articles as entries, with their sort keys, and the embargoed ones."""
+    """The released articles, dated, and the embargoed ones."""
 
-    def __init__(self, catalog: Catalog, state: State, base_url: str) -> None:
-        self.catalog, self.state, self.base_url = catalog, state, base_url
-        self.entries: dict[str, Entry] = {}  # the visible (released) articles
-        self.order_keys: dict[str, tuple[float, float, str]] = {}  # id -> views.order()
-        self.updated_at: dict[str, int] = {}  # id -> its entry's updated, epoch seconds
+    def __init__(self, catalog: Catalog, state: State, texts: Texts, base_url: str) -> None:
+        self.catalog, self.state, self.texts, self.base_url = catalog, state, texts, base_url
+        self.entries: dict[str, Dated] = {}  # the visible (released) articles
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
+
+    def entry(self, article_id: str) -> Entry:
+        """A released article's entry, text and all, to render."""
+        dated = self.entries[article_id]
+        return views.entry_of(dated.brief, self.texts.text(dated.brief), dated.published,
+                              dated.updated, dated.tags, self.base_url)
+
+    def order_of(self, article_id: str) -> tuple[float, float, str]:
+        """A released article's place: smallest newest (``views.order``)."""
+        return self.entries[article_id].order
+
+    def updated_of(self, article_id: str) -> int:
+        return self.entries[article_id].updated_at
 
     def next_release(self) -> datetime | None:
         """When the next embargoed article is due, if any."""
@@ -37,10 +63,12 @@ class Releases:
     def remember(self, changed: Iterable[str], now: float) -> None:
         """First sightings and edits into the state: they date the articles."""
         updates = {}
+        articles = self.catalog.articles
         for article_id in changed:
-            digest = self.catalog.hashes.get(article_id)
-            if digest is None:
+            article = articles.get(article_id)
+            if article is None:
                 continue
+            digest = article.digest
             old = self.state.articles.get(article_id)
             if old is None:
                 updates[article_id] = Seen(int(now), digest, None)
@@ -57,7 +85,7 @@ class Releases:
         self._refs.pop(key, None)
 
     def refresh(self, dirty: set[str], now: float) -> set[str]:
-        """Rebuild the entries of dirty articles; return the tag keys they touch.
+        """Date the dirty articles anew; return the tag keys they touch.
 
         An article whose release time is still ahead is withheld (embargoed) and
         touches nothing: its tags appear nowhere before it is out."""
@@ -65,8 +93,6 @@ class Releases:
         released = []
         for article_id in dirty:
             old = self.entries.pop(article_id, None)
-            self.order_keys.pop(article_id, None)
-            self.updated_at.pop(article_id, None)
             self.embargoed.pop(article_id, None)
             if old is not None:
                 tags.update(tag_key(tag.name) for tag in old.tags)
@@ -87,12 +113,9 @@ class Releases:
         refs = self._refs
         for key in keys - refs.keys():
             refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
-        base_url = self.base_url
         for article, published, updated, stamp, first_seen in released:
-            entry = views.entry_of(article, published, updated, views.tag_refs(article, refs),
-                                   base_url)
-            self.entries[article.id] = entry
-            self.order_keys[article.id] = views.order(entry, stamp, first_seen)
-            self.updated_at[article.id] = (int(stamp) if updated is published
-                                           else int(updated.timestamp()))
+            self.entries[article.id] = Dated(
+                article, published, updated, views.tag_refs(article, refs),
+                views.order(article.id, stamp, first_seen),
+                int(stamp) if updated is published else int(updated.timestamp()))
         return tags

@@ -16,7 +16,7 @@ import heapq
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Mapping
 
-from service.model import Entry
+from service.publish.dating import Dated
 
 NEWS_SECONDS = 48 * 3600  # Google News takes the articles of the last two days ...
 NEWS_MAX = 1000  # ... at most this many in one sitemap
@@ -36,23 +36,24 @@ class Newest:
         self.members: dict[str, Key] = {}
         self.floor: Key = _NONE  # no article left out is newer than this
 
-    def rebuild(self, order_keys: Mapping[str, OrderKey]) -> None:
+    def rebuild(self, entries: Mapping[str, Dated]) -> None:
         """Rank every article (a cold pass; or too many of the kept ones went)."""
-        self.keys = sorted(heapq.nlargest(self.capacity, map(_key, order_keys.values())))
+        self.keys = sorted(heapq.nlargest(self.capacity,
+                                          (_key(dated.order) for dated in entries.values())))
         self.members = {key[1]: key for key in self.keys}
         self.floor = self.keys[0] if len(self.keys) == self.capacity else _NONE
 
-    def update(self, ids: Iterable[str], order_keys: Mapping[str, OrderKey]) -> None:
+    def update(self, ids: Iterable[str], entries: Mapping[str, Dated]) -> None:
         """Take in the articles a pass changed, added or removed."""
         keys, members = self.keys, self.members
         for article_id in ids:
             old = members.pop(article_id, None)
             if old is not None:
                 del keys[bisect_left(keys, old)]
-            order_key = order_keys.get(article_id)
-            if order_key is None:
+            dated = entries.get(article_id)
+            if dated is None:
                 continue
-            key = _key(order_key)
+            key = _key(dated.order)
             if len(keys) < self.capacity or key > keys[0]:
                 insort(keys, key)
                 members[article_id] = key
@@ -63,18 +64,17 @@ class Newest:
             else:
                 self.floor = max(self.floor, key)
 
-    def listed(self, entries: Mapping[str, Entry], order_keys: Mapping[str, OrderKey],
-               now: float) -> list[Entry]:
+    def listed(self, entries: Mapping[str, Dated], now: float) -> list[str]:
         """The news sitemap's articles at ``now``: newest first."""
         horizon = (now - NEWS_SECONDS, "")
         keys = self.keys
         # An article left out could be listed if it may be recent and the kept ones
         # do not hold ``size`` newer than it.
         if self.floor >= horizon and (len(keys) < self.size or keys[-self.size] < self.floor):
-            self.rebuild(order_keys)
+            self.rebuild(entries)
             keys = self.keys
         at = max(bisect_left(keys, horizon), len(keys) - self.size)
-        return [entries[key[1]] for key in reversed(keys[at:])]
+        return [key[1] for key in reversed(keys[at:])]
 
 
 _NONE: Key = (float("-inf"), "")

@@ -91,10 +91,10 @@ class Planner:
         archives += self._archive_jobs(ALL, entries.keys(), dirty, present)
         # Oldest first, all feeds' archives interleaved: an article's archives (one in
         # each of its feeds) come close together, while its rendered parts are still kept.
-        order = self.releases.order_keys
+        order = self.releases.order_of
 
         def newest(job: Job) -> tuple[float, float, str]:
-            return order[job[3][-1]] if job[3] else (0.0, 0.0, "")
+            return order(job[3][-1]) if job[3] else (0.0, 0.0, "")
         archives.sort(key=newest, reverse=True)
         self.state.record_archives(self._frozen)
         self._frozen, self._ranked = [], None
@@ -103,6 +103,11 @@ class Planner:
             feeds.append(("front", tuple(self._index_rows()), all_feed))
             self.rendered.feeds[None] = all_feed
         return archives, feeds
+
+    def listed(self) -> set[str]:
+        """The ids of every subscription document as last rendered (those of the tag
+        pages too): the entries a feed lists."""
+        return {entry.id for feed in self.rendered.feeds.values() for entry in feed.entries}
 
     def orphans(self, published: Iterable[str]) -> list[str]:
         """Files no article or tag accounts for (articles deleted while the publisher
@@ -130,7 +135,7 @@ class Planner:
         pass that fails starts afresh, and the next renders every missing file."""
         entries, log = self.releases.entries, self.logs.get(key)
         members = entries if not key else set(ids)
-        updated = self.releases.updated_at.__getitem__
+        updated = self.releases.updated_of
         numbers: set[int] = set()
         if log is None:
             log = self.logs[key] = FeedLog(self.state.archived.get(key, ()))
@@ -140,7 +145,7 @@ class Planner:
         else:
             candidates = {i for i in dirty if i in members or i in log.open or i in log.frozen}
             numbers.update(log.change(candidates, members.__contains__, updated))
-        numbers.update(log.freeze(self.releases.order_keys.__getitem__, updated,
+        numbers.update(log.freeze(self.releases.order_of, updated,
                                   self.settings.entries, self.settings.archive_size,
                                   self._rank() if len(log.open) > 4096 else None))
         self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
@@ -150,19 +155,18 @@ class Planner:
     def _rank(self) -> Callable[[str], int]:
         """Every entry's place in arrival order, newest 0, for this pass."""
         if self._ranked is None:
-            order = self.releases.order_keys
-            self._ranked = {i: n for n, i in enumerate(sorted(order, key=order.__getitem__))}
+            self._ranked = {i: n for n, i in enumerate(sorted(self.releases.entries,
+                                                              key=self.releases.order_of))}
         return self._ranked.__getitem__
 
     def archive_feed(self, key: str, number: int, ids: tuple[str, ...]) -> Feed:
         """Archive ``number`` of a feed (key ALL: the all feed) of ``ids`` (oldest first)
         as a document to render: built by whoever renders it, a cold build's workers
         among them, which forked before the plan and know the entries, not the logs."""
-        entries = self.releases.entries
         slug, name = (self.state.slugs[key], self.catalog.names.get(key, key)) if key else (
             None, None)
         return views.archive_of(self.settings, slug, name, number,
-                                (entries[i] for i in reversed(ids)))
+                                map(self.releases.entry, reversed(ids)))
 
     def _tag_jobs(self, key: str, ids: list[str]) -> list[Job]:
         """The renders a tag needs: its feeds and its page, unless unchanged since last."""
@@ -198,6 +202,5 @@ class Planner:
         releases, log = self.releases, self.logs[key or ALL]
         emptied = self.state.emptied.get(key, 0) if key else 0
         return views.feed_of(self.settings, slug, name,
-                             (releases.entries[i] for i in log.head(releases.order_keys
-                                                                    .__getitem__)),
+                             map(releases.entry, log.head(releases.order_of)),
                              to_datetime(emptied), len(log.archives))

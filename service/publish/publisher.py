@@ -28,8 +28,9 @@ from service import layout
 from service.catalog.catalog import Catalog
 from service.catalog.state import State
 from service.catalog.statefile import StateError
+from service.catalog.texts import Texts
 from service.config import Settings
-from service.model import Article
+from service.model import Brief
 from service.publish import fanout
 from service.publish.dating import Releases
 from service.publish.fanout import Job
@@ -64,6 +65,7 @@ class Publisher:
         self.site = layout.site_of(settings)
         self.writer = SiteWriter(settings.feeds)
         self.status = StatusLog(settings.feeds / layout.STATUS)
+        self.texts = Texts(settings.state.parent)
         self.failure: Failure | None = None
         self.passes = 0  # passes that succeeded
         self.pages_written: set[str] = set()  # article pages the last pass wrote (mirror/)
@@ -72,14 +74,15 @@ class Publisher:
         if left:
             log.info("removed %d temp files left by an interrupted pass", left)
 
-    def _start_afresh(self, earlier: Mapping[str, tuple[Article, ...]]) -> None:
+    def _start_afresh(self, earlier: Mapping[str, tuple[Brief, ...]]) -> None:
         """What a pass builds up in memory, empty: the next pass reads and renders
         everything, as the first pass of a process does, comparing with what is on disk
         (the writer and the state only ever record what is done). ``earlier``: each
         file's articles as the catalog last held them, kept for files that now fail."""
         self.catalog = Catalog()
-        self.sources = Sources(self.settings, self.state, self.catalog, self.settle, earlier)
-        self.releases = Releases(self.catalog, self.state, self.settings.base_url)
+        self.sources = Sources(self.settings, self.state, self.catalog, self.texts, self.settle,
+                               earlier)
+        self.releases = Releases(self.catalog, self.state, self.texts, self.settings.base_url)
         self.planner = Planner(self.settings, self.catalog, self.state, self.releases)
         self.sitemaps = Sitemaps(self.settings)
         self._afresh = True
@@ -113,7 +116,7 @@ class Publisher:
         log.info("publish pass: %s", report.line())
         return report
 
-    def _held(self) -> dict[str, tuple[Article, ...]]:
+    def _held(self) -> dict[str, tuple[Brief, ...]]:
         """Every file's articles as this publisher last knew them."""
         return {**self.sources.earlier, **self.catalog.files}
 
@@ -157,6 +160,7 @@ class Publisher:
         if cold:
             tags |= self.state.slugs.keys()
         self._render(dirty, tags, cold, now, progress)
+        self._let_go()
         return self._report(started, now, cold, len(reads), len(change.articles), unsettled)
 
     def next_release(self) -> datetime | None:
@@ -171,6 +175,22 @@ class Publisher:
 
     def close(self) -> None:
         self.state.close()
+        self.texts.close()
+
+    def _let_go(self) -> None:
+        """Keep in memory the texts and rendered parts of the entries a feed lists, and
+        spill the rest: what a pass read and rendered beyond them is not needed again
+        until a page or an archive of theirs must be rendered anew."""
+        listed = self.planner.listed()
+        self.texts.keep_only(lambda brief: brief.id in listed)
+        render.forget_entries(but=listed)
+        self.texts.compact(self._live_briefs())
+
+    def _live_briefs(self) -> Iterator[Brief]:
+        for briefs in self.catalog.files.values():
+            yield from briefs
+        for dated in self.releases.entries.values():
+            yield dated.brief
 
     def _render(self, dirty: set[str], tags: set[str], cold: bool, now: float,
                 progress: Progress | None) -> None:
@@ -226,7 +246,7 @@ class Publisher:
         """Render one job's files and write them (possibly in a worker process)."""
         kind = job[0]
         if kind == "article":
-            files = render.article_page_file(self.site, self.releases.entries[job[1]])
+            files = render.article_page_file(self.site, self.releases.entry(job[1]))
         elif kind == "feed":
             files = render.feed_files(job[1])
         elif kind == "archive":

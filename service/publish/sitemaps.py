@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 
 from service import layout
 from service.config import Settings
-from service.model import Entry, TagSummary
-from service.publish.dating import Releases
+from service.model import TagSummary
+from service.publish.dating import Dated, Releases
 from service.publish.news import Newest
 from service.publish.writer import SiteWriter
 from service.render import files as render
@@ -44,8 +44,8 @@ def _row(loc: str, lastmod: str) -> Row:
 class _Articles:
     """The article pages' rows in arrival order, and which parts changed since asked."""
 
-    def __init__(self, per_part: int) -> None:
-        self.per_part = per_part
+    def __init__(self, base_url: str, per_part: int) -> None:
+        self.base_url, self.per_part = base_url, per_part
         self.keys: list[Key] = []
         self.rows: list[Row] = []
         self.key_of: dict[str, Key] = {}
@@ -54,26 +54,26 @@ class _Articles:
         self._moved: int | None = None  # the first row that moved: every part from its
         self._touched: set[int] = set()  # rows that changed in place
 
-    def rebuild(self, entries: Mapping[str, Entry], order_keys: Mapping[str, Key]) -> None:
+    def rebuild(self, entries: Mapping[str, Dated]) -> None:
         """Every row from scratch, sorted once (a cold pass)."""
-        self.key_of = {i: _arrival(order_keys[i]) for i in entries}
+        self.key_of = {i: _arrival(dated.order) for i, dated in entries.items()}
         self.keys = sorted(self.key_of.values())
-        self.rows = [_entry_row(entries[key[2]]) for key in self.keys]
+        base = self.base_url
+        self.rows = [_entry_row(base, key[2], entries[key[2]]) for key in self.keys]
         self.size = sum(len(row) for _, row in self.rows)
         self._moved = 0
 
-    def update(self, ids: Iterable[str], entries: Mapping[str, Entry],
-               order_keys: Mapping[str, Key]) -> None:
+    def update(self, ids: Iterable[str], entries: Mapping[str, Dated]) -> None:
         """The rows of ``ids`` (changed, new or gone) anew: a bisect each."""
         for article_id in ids:
             old = self.key_of.pop(article_id, None)
             entry = entries.get(article_id)
-            new = None if entry is None else _arrival(order_keys[article_id])
+            new = None if entry is None else _arrival(entry.order)
             if old is not None:
                 at = bisect_left(self.keys, old)
                 if entry is not None and old == new:  # edited, or only looked at again
                     self.key_of[article_id] = old
-                    self._replace(at, _entry_row(entry))
+                    self._replace(at, _entry_row(self.base_url, article_id, entry))
                     continue
                 self.size -= len(self.rows[at][1])
                 del self.keys[at], self.rows[at]
@@ -81,7 +81,7 @@ class _Articles:
             if entry is not None and new is not None:
                 self.key_of[article_id] = new
                 at = bisect_left(self.keys, new)
-                row = _entry_row(entry)
+                row = _entry_row(self.base_url, article_id, entry)
                 self.keys.insert(at, new)
                 self.rows.insert(at, row)
                 self.size += len(row[1])
@@ -162,12 +162,13 @@ class Sitemaps:
         self.part_size = part_size or PART_SIZE
         # Article rows all have one length (uuid ids, dates of one length): cut by count.
         probe = len(_row(layout.article_url(self.base_url, "0" * 36), "0" * 20)[1])
-        self.articles = _Articles(max(1, min(self.part_size, PART_BYTES // probe)))
+        self.articles = _Articles(self.base_url, max(1, min(self.part_size,
+                                                            PART_BYTES // probe)))
         self.pages = _Pages(self.base_url)
         self.parts: list[str | None] = []  # the lastmod of each part now published
         self.article_parts = 0  # how many of them list articles (the first ones)
         self.newest = Newest()  # the newest articles, of which the news sitemap lists some
-        self.news: dict[str, tuple[Entry, bytes]] = {}  # as the news sitemap lists them
+        self.news: dict[str, tuple[Dated, bytes]] = {}  # as the news sitemap lists them
         self.built = False
 
     def publish(self, writer: SiteWriter, releases: Releases,
@@ -175,17 +176,17 @@ class Sitemaps:
                 tags: Iterable[str], now: float) -> None:
         """Write what changed of the sitemaps since the last pass (everything, the first
         time), given the articles (``dirty``) and tag keys (``tags``) the pass changed."""
-        entries, order_keys = releases.entries, releases.order_keys
+        entries = releases.entries
         cold = not self.built
         if cold:
-            self.articles.rebuild(entries, order_keys)
+            self.articles.rebuild(entries)
             self.pages.update(summaries, summaries)
         else:
-            self.articles.update(dirty, entries, order_keys)
+            self.articles.update(dirty, entries)
             self.pages.update(tags, summaries)
         stamp = datetime.fromtimestamp(int(now), UTC)
         files, stale = self._sitemap(writer, cold)
-        files.update(self._news(entries, order_keys, dirty, now, cold))
+        files.update(self._news(releases, dirty, now, cold))
         if cold:
             files.update(render.robots_file(self.base_url))
         for path, data in files.items():
@@ -237,24 +238,26 @@ class Sitemaps:
         self.parts, self.article_parts = lastmods, article_parts
         return stale
 
-    def _news(self, entries: Mapping[str, Entry], order_keys: Mapping[str, Key],
-              dirty: Iterable[str], now: float, cold: bool) -> dict[str, bytes]:
+    def _news(self, releases: Releases, dirty: Iterable[str], now: float,
+              cold: bool) -> dict[str, bytes]:
         """The news sitemap, if its list of articles changed (or on a cold pass)."""
+        entries = releases.entries
         if cold:
-            self.newest.rebuild(order_keys)
+            self.newest.rebuild(entries)
         else:
-            self.newest.update(dirty, order_keys)
-        listed = self.newest.listed(entries, order_keys, now)
+            self.newest.update(dirty, entries)
+        listed = self.newest.listed(entries, now)
         held = self.news
         if not cold and len(held) == len(listed) and all(
-                held.get(entry.id, (None,))[0] is entry for entry in listed):
+                held.get(i, (None,))[0] is entries[i] for i in listed):
             return {}
         site, language = layout.site_of(self.settings), self.settings.language
         self.news = {}
-        for entry in listed:  # a row is rendered once, while its entry holds
-            was, row = held.get(entry.id, (None, b""))
-            self.news[entry.id] = (entry, row if was is entry else
-                                   render.news_row(site, language, entry))
+        for article_id in listed:  # a row is rendered once, while its entry holds
+            dated = entries[article_id]
+            was, row = held.get(article_id, (None, b""))
+            self.news[article_id] = (dated, row if was is dated else render.news_row(
+                site, language, releases.entry(article_id)))
         return render.news_sitemap_file([row for _, row in self.news.values()])
 
 
@@ -271,8 +274,8 @@ def _chunks(rows: list[Row], count: int) -> list[list[Row]]:
     return chunks
 
 
-def _entry_row(entry: Entry) -> Row:
-    return _row(entry.url, render.sitemap_lastmod(entry.updated))
+def _entry_row(base_url: str, article_id: str, dated: Dated) -> Row:
+    return _row(layout.article_url(base_url, article_id), render.sitemap_lastmod(dated.updated))
 
 
 def _arrival(order_key: Key) -> Key:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 from service.catalog.catalog import Catalog
 from service.catalog.state import State
+from service.catalog.texts import Texts
 from service.config import Settings
-from service.model import Article
+from service.model import Brief
 from service.publish import unseen
 from service.seed import folder as seeds
 from service.seed.folder import Listing
@@ -34,7 +35,7 @@ from service.seed.read import read_seed
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-Reads = dict[str, Sequence[Article] | None]  # path -> its articles (None: the file is gone)
+Reads = dict[str, Sequence[Brief] | None]  # path -> its articles (None: the file is gone)
 
 
 @dataclass
@@ -47,9 +48,9 @@ class FileState:
 class Sources:
     """Reads the seed files a pass needs, and remembers what each one last gave."""
 
-    def __init__(self, settings: Settings, state: State, catalog: Catalog, settle: float,
-                 earlier: Mapping[str, tuple[Article, ...]]) -> None:
-        self.settings, self.state, self.catalog = settings, state, catalog
+    def __init__(self, settings: Settings, state: State, catalog: Catalog, texts: Texts,
+                 settle: float, earlier: Mapping[str, tuple[Brief, ...]]) -> None:
+        self.settings, self.state, self.catalog, self.texts = settings, state, catalog, texts
         self.earlier = earlier  # articles held before a failed pass: _keep_last_good
         # A rescan leaves files modified less than ``settle`` s ago, maybe half written (the
         # watcher or the caller bring them back once quiet); 0 for one-shot builds.
@@ -186,7 +187,7 @@ class Sources:
         record.error, record.warnings = None, seed.warnings
         for problem in seed.warnings:
             log.info("%s", problem)
-        reads[path] = seed.articles
+        reads[path] = self.texts.briefs(seed.articles)
         self.state.forget_kept([shown(path)])
 
     def _unreadable(self, path: str, problem: Problem, reads: Reads) -> None:
@@ -269,9 +270,9 @@ class Sources:
         if last is None:
             kept = self.state.kept_articles(key)
             if kept:
-                reads[path] = kept
+                reads[path] = self.texts.briefs(kept)
         elif last and key not in self.state.kept:
-            self.state.keep(key, last)
+            self.state.keep(key, [self.texts.article(brief) for brief in last])
 
     def _keep_unseen(self, paths: list[str], listing: Listing, reads: Reads) -> None:
         """Files whose folder was not listed keep their articles, and the folder is

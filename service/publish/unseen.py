@@ -16,13 +16,13 @@ from pathlib import Path, PurePath
 
 from service import layout
 from service.config import Settings
-from service.model import Article
+from service.model import Brief
 from service.seed.folder import Listing
 from service.seed.problems import Problem, shown
 
 log = logging.getLogger(__name__)
 
-Reads = Mapping[str, Sequence[Article] | None]  # path -> its articles (None: gone)
+Reads = Mapping[str, Sequence[Brief] | None]  # path -> its articles (None: gone)
 KEPT = "the articles published from it stay published until it can be read again"
 
 
@@ -90,7 +90,7 @@ def gone_folder(folder: str, count: int) -> Problem:
                                  "back (to unpublish them, create it again, empty)")
 
 
-def ids_in(reads: Reads, files: Mapping[str, Sequence[Article]],
+def ids_in(reads: Reads, files: Mapping[str, Sequence[Brief]],
            leaving: Iterable[str]) -> set[str]:
     """The ids read this pass, or held by files not read again and not ``leaving``."""
     skip = set(leaving) | reads.keys()

@@ -25,6 +25,7 @@ pubDate, then dc:creator and the related link, as its extensions add them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import lru_cache
 from json.encoder import encode_basestring  # the C encoder json.dumps uses for str
 from typing import NamedTuple
@@ -54,6 +55,13 @@ _kept: Kept[Parts] = Kept(ENTRIES)
 def keep(count: int = ENTRIES) -> None:
     """Keep the parts of up to ``count`` entries (the oldest first out past it)."""
     _kept.size = count
+
+
+def forget(but: Collection[str]) -> None:
+    """Keep the parts of the entries of ``but`` (ids) alone."""
+    global _last
+    _kept.keep_only(but)
+    _last = (None, [])
 
 
 def parts(entry: Entry) -> Parts:

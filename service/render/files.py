@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from functools import lru_cache
 
@@ -11,7 +11,7 @@ from service.model import Entry, Feed, Site, TagSummary
 from service.render import sitemap
 from service.render.atom_rss import render_atom_and_rss
 from service.render.entries import ENTRIES as KEPT
-from service.render.entries import keep
+from service.render.entries import forget, keep
 from service.render.jsonfeed import render_json
 from service.render.opml import render_opml
 from service.render.pages import (
@@ -29,6 +29,12 @@ def keep_entries(count: int = KEPT) -> None:
     workers render the archives, where an entry of a rare tag comes round again long
     after its first render."""
     keep(count)
+
+
+def forget_entries(but: Collection[str]) -> None:
+    """Let go of the rendered parts of every entry but those of ``but`` (ids): after a
+    pass, those its feeds list are all the next pass is likely to render again."""
+    forget(but)
 
 
 def feed_files(feed: Feed) -> dict[str, bytes]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from typing import Generic, TypeVar
 
 from service.model import Entry
@@ -49,3 +50,9 @@ class Kept(Generic[T]):
             while len(parts) > self.size:
                 parts.popitem(last=False)  # the oldest put
         return part
+
+    def keep_only(self, ids: Collection[str]) -> None:
+        """Let go of every entry's parts but those of ``ids``."""
+        with self._lock:
+            for article_id in [i for i in self._parts if i not in ids]:
+                del self._parts[article_id]
