@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import ctypes
 import dataclasses
 import logging
-import os
 import signal
 import socket
 import threading
@@ -28,6 +26,7 @@ from types import FrameType
 from service import layout
 from service.catalog import statefile
 from service.config import APART, BY_NAME, Settings, StartupError, refusal
+from service.heap import few_malloc_arenas
 from service.live.publishing import LivePublishing, initial_build
 from service.mirror import running as mirror
 from service.mirror.mirror import Mirror
@@ -140,21 +139,6 @@ def check_listen(settings: Settings, port_setting: str = "port") -> None:
                 probe.bind(address)
             except OSError as exc:
                 raise bind_refusal(exc, host, port, port_setting) from None
-
-
-def few_malloc_arenas(arenas: int = 2) -> None:
-    """Have glibc keep ``arenas`` malloc arenas, not up to eight per core, in a process
-    that runs for long: each thread that allocates gets an arena of its own and keeps
-    what it frees there, so a `serve` whose passes rewrote hundreds of archives grew by
-    45 MiB over a few deletion bursts, and held 175 MiB instead of 219 MiB with two.
-    An operator's MALLOC_ARENA_MAX wins; elsewhere than glibc, nothing happens."""
-    if "MALLOC_ARENA_MAX" in os.environ:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
-
-
-M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def run_web_only(settings: Settings) -> None:

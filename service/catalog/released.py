@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from service import layout
-from service.catalog.state import Seen, to_datetime
+from service.catalog.records import Seen, to_datetime
 from service.config import Settings
 from service.identity import tag_key
 from service.model import Brief, Entry, Feed, TagRef, TagSummary, Text

@@ -19,13 +19,11 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
-from functools import lru_cache
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from service.catalog import keptrows, statefile
+from service.catalog.records import Seen, archived_of
 from service.config import Settings
 from service.model import Article
 
@@ -59,14 +57,6 @@ CREATE TABLE IF NOT EXISTS archives (
     PRIMARY KEY (feed, number)
 );
 """
-
-
-class Seen(NamedTuple):
-    """What the state remembers of one article (a tuple: 100,000 are made per cold build)."""
-
-    first_seen: float
-    content_hash: str
-    changed: float | None
 
 
 def open_state(settings: Settings, busy_timeout: float = BUSY_TIMEOUT) -> State:
@@ -179,8 +169,7 @@ class State:
                                     "upgrade seedfeeds, or name another file")
 
     def _load(self, db: sqlite3.Connection) -> None:
-        rows = db.execute("SELECT id, first_seen, content_hash, changed FROM articles")
-        self.articles: dict[str, Seen] = {row[0]: Seen(row[1], row[2], row[3]) for row in rows}
+        db.execute("SELECT count(*) FROM articles").fetchone()  # what a damaged table fails
         self.slugs: dict[str, str] = dict(db.execute("SELECT key, slug FROM tags"))
         self.emptied: dict[str, float] = dict(db.execute(
             "SELECT key, emptied FROM tags WHERE emptied IS NOT NULL"))
@@ -188,7 +177,7 @@ class State:
         # feed ('' for all) -> its frozen archives, oldest first: (id, updated) each
         self.archived: dict[str, list[tuple[tuple[str, int], ...]]] = {}
         for feed, entries in db.execute("SELECT feed, entries FROM archives ORDER BY 1, number"):
-            self.archived.setdefault(feed, []).append(_archived(entries))
+            self.archived.setdefault(feed, []).append(archived_of(entries))
 
     @contextlib.contextmanager
     def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
@@ -207,6 +196,30 @@ class State:
         except sqlite3.Error as exc:
             raise statefile.pass_error(self.path, exc, self.busy_timeout, doing) from exc
 
+    def seen(self, ids: Collection[str] | None) -> dict[str, Seen]:
+        """The records of these articles (None: all) that the state has: read when a
+        pass needs them, not held, as a million would take a quarter of a gigabyte."""
+        query = "SELECT id, first_seen, content_hash, changed FROM articles"
+        try:
+            if ids is None or len(ids) > 2000:  # one scan beats thousands of lookups
+                return {row[0]: Seen(row[1], row[2], row[3]) for row in self._db.execute(query)
+                        if ids is None or row[0] in ids}
+            found: dict[str, Seen] = {}
+            wanted = list(ids)
+            for at in range(0, len(wanted), 500):
+                chunk = wanted[at:at + 500]
+                found.update((row[0], Seen(row[1], row[2], row[3])) for row in self._db.execute(
+                    f"{query} WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+            return found
+        except sqlite3.Error as exc:
+            raise statefile.pass_error(self.path, exc, self.busy_timeout,
+                                       "read article records") from exc
+
+    @property
+    def articles(self) -> dict[str, Seen]:
+        """Every article record, read from the database (to inspect a state)."""
+        return self.seen(None)
+
     def remember_articles(self, seen: dict[str, Seen]) -> None:
         """Store new or changed article records (one transaction)."""
         if not seen:
@@ -216,7 +229,6 @@ class State:
                 "INSERT INTO articles VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "content_hash = excluded.content_hash, changed = excluded.changed",
                 [(key, s.first_seen, s.content_hash, s.changed) for key, s in seen.items()])
-        self.articles.update(seen)
 
     def claim_slugs(self, claims: dict[str, str]) -> None:
         """Record slugs given to new tags; they are never given to another tag."""
@@ -286,15 +298,3 @@ class State:
 
     def close(self) -> None:
         self._db.close()
-
-
-def _archived(text: str) -> tuple[tuple[str, int], ...]:
-    """An archive's entries as stored ("id updated,..."): a tenth of the cost of JSON."""
-    return tuple((i, int(u)) for i, _, u in (p.partition(" ") for p in text.split(",") if p))
-
-
-@lru_cache(maxsize=4096)
-def to_datetime(epoch: float) -> datetime:
-    """Stored epoch seconds as an aware UTC datetime, whole seconds (feeds show seconds).
-    Cached: the articles first seen in one pass share one time."""
-    return datetime.fromtimestamp(int(epoch), UTC)

@@ -15,7 +15,8 @@ from datetime import datetime
 
 from service.catalog import released as views
 from service.catalog.catalog import Catalog, assign_slugs
-from service.catalog.state import Seen, State
+from service.catalog.records import Seen
+from service.catalog.state import State
 from service.catalog.texts import Texts
 from service.identity import tag_key
 from service.model import Brief, Entry, TagRef
@@ -42,6 +43,7 @@ class Releases:
         self.entries: dict[str, Dated] = {}  # the visible (released) articles
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
+        self._seen: dict[str, Seen] = {}  # the state's records ``remember`` read, for refresh
 
     def entry(self, article_id: str) -> Entry:
         """A released article's entry, text and all, to render."""
@@ -64,17 +66,18 @@ class Releases:
         """First sightings and edits into the state: they date the articles."""
         updates = {}
         articles = self.catalog.articles
-        for article_id in changed:
-            article = articles.get(article_id)
-            if article is None:
-                continue
-            digest = article.digest
-            old = self.state.articles.get(article_id)
+        present = [i for i in changed if i in articles]
+        seen = self.state.seen(set(present))
+        for article_id in present:
+            digest = articles[article_id].digest
+            old = seen.get(article_id)
             if old is None:
                 updates[article_id] = Seen(int(now), digest, None)
             elif old.content_hash != digest:
                 updates[article_id] = Seen(old.first_seen, digest, int(now))
         self.state.remember_articles(updates)
+        seen.update(updates)
+        self._seen = seen
 
     def due(self, now: float) -> set[str]:
         """Embargoed articles whose release time has come."""
@@ -91,6 +94,10 @@ class Releases:
         touches nothing: its tags appear nowhere before it is out."""
         tags: set[str] = set()
         released = []
+        seen, self._seen = self._seen, {}
+        if not dirty <= seen.keys():
+            seen.update(self.state.seen({i for i in dirty
+                                         if i not in seen and i in self.catalog.articles}))
         for article_id in dirty:
             old = self.entries.pop(article_id, None)
             self.embargoed.pop(article_id, None)
@@ -99,13 +106,13 @@ class Releases:
             article = self.catalog.articles.get(article_id)
             if article is None:
                 continue
-            seen = self.state.articles[article_id]
-            published, updated = views.times_of(article, seen)
+            record = seen[article_id]
+            published, updated = views.times_of(article, record)
             stamp = published.timestamp()
             if stamp > now:
                 self.embargoed[article_id] = published
             else:
-                released.append((article, published, updated, stamp, seen.first_seen))
+                released.append((article, published, updated, stamp, record.first_seen))
         keys = {tag_key(name) for article, *_ in released for name in article.tags}
         tags |= keys
         self.state.claim_slugs(assign_slugs(

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from service import layout
 from service.catalog import released as views
 from service.catalog.catalog import Catalog
-from service.catalog.state import State, to_datetime
+from service.catalog.records import to_datetime
+from service.catalog.state import State
 from service.config import Settings
 from service.model import Feed, TagSummary
 from service.publish.archives import FeedLog

@@ -16,7 +16,6 @@ articles), the catalog (what changed), ``dating`` (dates and embargo), ``plan``
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import threading
@@ -24,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
-from service import layout
+from service import heap, layout
 from service.catalog.catalog import Catalog
 from service.catalog.state import State
 from service.catalog.statefile import StateError
@@ -102,7 +101,7 @@ class Publisher:
             self._start_afresh(self._held())
         cold = self._afresh
         try:
-            with _collector_paused() if cold else contextlib.nullcontext():
+            with heap.cold_pass() if cold else contextlib.nullcontext():
                 report = self._publish(paths, progress, started, now, cold)
         except Exception as exc:
             raise self._failed(exc, now) from exc
@@ -277,25 +276,6 @@ class Publisher:
             unsettled=unsettled)
         self.writer.write_status(self.status.record(report, errors, warnings))
         return report
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector out of a cold pass.
-
-    A cold pass makes a few million objects that all live on (the catalog, the
-    entries, the state) and no cycles: the collector would walk the growing heap
-    again and again, a fifth of the pass, and free nothing. Afterwards the
-    survivors are frozen, out of every later collection's way, so a long-running
-    publisher does not walk its catalog each time the collector runs either."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _where(problem: Problem) -> tuple[str, int]:

@@ -52,8 +52,8 @@ class Sources:
                  settle: float, earlier: Mapping[str, tuple[Brief, ...]]) -> None:
         self.settings, self.state, self.catalog, self.texts = settings, state, catalog, texts
         self.earlier = earlier  # articles held before a failed pass: _keep_last_good
-        # A rescan leaves files modified less than ``settle`` s ago, maybe half written (the
-        # watcher or the caller bring them back once quiet); 0 for one-shot builds.
+        # A rescan leaves files modified less than ``settle`` s ago, maybe half written
+        # (the watcher or the caller bring them back once quiet); 0 for one-shot builds.
         self.settle = settle
         self.files: dict[str, FileState] = {}
         self.folder: Problem | None = None  # the seeds folder's own problem
@@ -268,8 +268,7 @@ class Sources:
         if last is None and path in self.earlier:
             last = reads[path] = self.earlier[path]
         if last is None:
-            kept = self.state.kept_articles(key)
-            if kept:
+            if kept := self.state.kept_articles(key):
                 reads[path] = self.texts.briefs(kept)
         elif last and key not in self.state.kept:
             self.state.keep(key, [self.texts.article(brief) for brief in last])
