@@ -3,6 +3,7 @@ the Google News sitemap of the last 48 hours, and robots.txt naming them."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from lxml import etree
 
 from service.config import load_settings
+from service.model import Entry
 from service.publish import news, sitemaps
 from service.publish.publisher import Publisher
 
@@ -73,6 +75,11 @@ def news_urls(feeds: Path) -> list[str]:
     return [row.findtext(f"{SITEMAP}loc") for row in parse(feeds, "sitemap-news.xml")]
 
 
+def entries_of(publisher: Publisher) -> list[Entry]:
+    """Every released article's entry, as the feeds render it."""
+    return [publisher.releases.entry(i) for i in publisher.releases.entries]
+
+
 def parts(feeds: Path) -> dict[int, bytes]:
     return {int(p.stem): p.read_bytes() for p in (feeds / "sitemaps").glob("*.xml")}
 
@@ -81,7 +88,7 @@ def test_the_sitemap_lists_every_page_dated_by_its_update(article, publisher, se
     for name in ("a", "b", "c"):
         article(name, tags="News | Port" if name == "b" else "News | Daily")
     publisher.publish()
-    entries = publisher.releases.entries.values()
+    entries = entries_of(publisher)
     tags = publisher.planner.summaries.values()
     assert dated(parse(settings.feeds, "sitemap.xml")) == {
         f"{BASE}/": max(e.updated for e in entries),
@@ -98,7 +105,7 @@ def test_an_embargoed_article_is_in_no_sitemap_until_released(article, publisher
     assert news_urls(settings.feeds) == []
     clock.now += 2 * HOUR
     publisher.publish()
-    [entry] = publisher.releases.entries.values()
+    [entry] = entries_of(publisher)
     assert entry.url in dated(parse(settings.feeds, "sitemap.xml"))
     assert news_urls(settings.feeds) == [entry.url]
 
@@ -115,7 +122,7 @@ def test_the_news_sitemap_holds_the_last_48_hours(article, publisher, settings):
     article("old", ago=timedelta(days=3))
     publisher.publish()
     [row] = parse(settings.feeds, "sitemap-news.xml")
-    fresh = next(e for e in publisher.releases.entries.values() if "fresh" in e.title)
+    fresh = next(e for e in entries_of(publisher) if "fresh" in e.title)
     assert row.findtext(f"{SITEMAP}loc") == fresh.url
     assert row.findtext(f"{NEWS}news/{NEWS}publication/{NEWS}name") == "Harbour Times"
     assert row.findtext(f"{NEWS}news/{NEWS}publication/{NEWS}language") == "pt-BR"
@@ -144,7 +151,7 @@ def test_the_news_sitemap_lists_the_newest_first_up_to_its_limit(
     publisher = Publisher(settings, clock=clock)
     publisher.publish()
     publisher.close()
-    by_url = {e.url: e.title for e in publisher.releases.entries.values()}
+    by_url = {e.url: e.title for e in entries_of(publisher)}
     assert [by_url[url] for url in news_urls(settings.feeds)] == [
         "Story h1 is out.", "Story h2 is out."]
 
@@ -219,7 +226,7 @@ def test_a_back_dated_new_article_rewrites_only_the_last_article_part(
     assert [n for n in after if after[n] != before[n]] == [3]
     assert {n: i for n, i in inodes(settings.feeds).items() if n != 3} == {
         n: i for n, i in held.items() if n != 3}
-    late = next(e for e in large.releases.entries.values() if "late" in e.title)
+    late = next(e for e in entries_of(large) if "late" in e.title)
     assert list(dated(parse(settings.feeds, "sitemaps/3.xml")))[-1] == late.url
 
 
@@ -250,6 +257,39 @@ def test_passes_one_file_at_a_time_give_the_sitemaps_of_a_fresh_build(
     assert {p: (fresh.feeds / p).read_bytes() for p in _sitemap_files(fresh.feeds)} == built
 
 
+def test_edits_moves_and_deletions_pass_by_pass_give_the_sitemaps_of_a_fresh_build(
+        article, seeds, settings, clock, monkeypatch, tmp_path):
+    """Rows change in place (an edit moves lastmod), move (a new release time), leave
+    (a deletion) and arrive, in parts of three: each pass's sitemaps are a fresh
+    build's."""
+    monkeypatch.setattr(sitemaps, "PART_SIZE", 3)
+    publisher = Publisher(settings, clock=clock)
+    for n in range(10):
+        article(f"s{n}", ago=timedelta(hours=100 - 7 * n), tags=f"News | T{n % 3}")
+    publisher.publish()
+    rng = random.Random(5)
+    for step in range(24):
+        n = rng.randrange(12)
+        name = f"s{n}.txt"
+        clock.now += HOUR
+        kind = rng.choice(["edit", "move", "delete", "add"])
+        if kind == "delete" and (seeds / name).exists():
+            (seeds / name).unlink()
+        elif kind == "edit" and (seeds / name).exists():
+            (seeds / name).write_text((seeds / name).read_text() + f"Edited {step}.\n")
+        else:
+            article(f"s{n}", ago=timedelta(hours=rng.randrange(1, 120)), tags=f"News | T{n % 3}")
+        publisher.publish({name})
+        built = {p: (settings.feeds / p).read_bytes() for p in _sitemap_files(settings.feeds)}
+        fresh = settings.replace(feeds=tmp_path / f"fresh{step}")
+        again = Publisher(fresh, clock=clock)
+        again.publish()
+        again.close()
+        assert {p: (fresh.feeds / p).read_bytes()
+                for p in _sitemap_files(fresh.feeds)} == built, (step, kind, name)
+    publisher.close()
+
+
 def _sitemap_files(feeds: Path) -> list[str]:
     return sorted(["sitemap.xml", "sitemap-news.xml", "robots.txt",
                    *(f"sitemaps/{p.name}" for p in (feeds / "sitemaps").glob("*.xml"))])
@@ -277,7 +317,7 @@ def test_markup_characters_in_a_title_are_escaped(article, publisher, settings):
     publisher.publish()
     data = (settings.feeds / "sitemap-news.xml").read_bytes()
     assert b"Tom &amp; Jerry &lt;b&gt; say &quot;hi&quot;." in data
-    [entry] = publisher.releases.entries.values()
+    [entry] = entries_of(publisher)
     title = etree.fromstring(data).findtext(f".//{NEWS}title")
     assert title == entry.title == 'Tom & Jerry <b> say "hi".'
 
@@ -293,7 +333,7 @@ def test_a_deleted_article_leaves_its_place_in_the_news_to_the_next_newest(
     for hours in (1, 2):
         (seeds / f"h{hours}.txt").unlink()
         publisher.publish({f"h{hours}.txt"})
-        by_url = {e.url: e.title for e in publisher.releases.entries.values()}
+        by_url = {e.url: e.title for e in entries_of(publisher)}
         titles += [by_url[url] for url in news_urls(settings.feeds)]
     publisher.close()
     assert titles == ["Story h2 is out.", "Story h3 is out."]

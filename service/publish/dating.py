@@ -41,6 +41,7 @@ class Releases:
     def __init__(self, catalog: Catalog, state: State, texts: Texts, base_url: str) -> None:
         self.catalog, self.state, self.texts, self.base_url = catalog, state, texts, base_url
         self.entries: dict[str, Dated] = {}  # the visible (released) articles
+        self.before: dict[str, Dated] = {}  # the last refresh's ids: their old entries
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
         self._seen: dict[str, Seen] = {}  # the state's records ``remember`` read, for refresh
@@ -95,6 +96,7 @@ class Releases:
         tags: set[str] = set()
         released = []
         seen, self._seen = self._seen, {}
+        self.before = {}
         if not dirty <= seen.keys():
             seen.update(self.state.seen({i for i in dirty
                                          if i not in seen and i in self.catalog.articles}))
@@ -102,6 +104,7 @@ class Releases:
             old = self.entries.pop(article_id, None)
             self.embargoed.pop(article_id, None)
             if old is not None:
+                self.before[article_id] = old
                 tags.update(tag_key(tag.name) for tag in old.tags)
             article = self.catalog.articles.get(article_id)
             if article is None:

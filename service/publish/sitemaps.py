@@ -42,64 +42,90 @@ def _row(loc: str, lastmod: str) -> Row:
 
 
 class _Articles:
-    """The article pages' rows in arrival order, and which parts changed since asked."""
+    """The article pages in arrival order, and which parts changed since asked.
+
+    Only the ids are kept, in order (8 bytes an article): a row is rendered when its part
+    is joined, and the rows rendered are kept until the pass ends, those of the newest
+    part longer, as each new article joins that part again."""
 
     def __init__(self, base_url: str, per_part: int) -> None:
         self.base_url, self.per_part = base_url, per_part
-        self.keys: list[Key] = []
-        self.rows: list[Row] = []
-        self.key_of: dict[str, Key] = {}
+        self.ids: list[str] = []  # oldest arrival first
         self.size = 0  # bytes of every row
         self.part_lastmods: list[str] = []  # the newest lastmod of each part
+        self._rows: dict[str, bytes] = {}  # rows rendered, by id
         self._moved: int | None = None  # the first row that moved: every part from its
         self._touched: set[int] = set()  # rows that changed in place
 
+    def __len__(self) -> int:
+        return len(self.ids)
+
     def rebuild(self, entries: Mapping[str, Dated]) -> None:
         """Every row from scratch, sorted once (a cold pass)."""
-        self.key_of = {i: _arrival(dated.order) for i, dated in entries.items()}
-        self.keys = sorted(self.key_of.values())
-        base = self.base_url
-        self.rows = [_entry_row(base, key[2], entries[key[2]]) for key in self.keys]
-        self.size = sum(len(row) for _, row in self.rows)
+        self.ids = sorted(entries, key=lambda i: _arrival(entries[i].order))
+        self.size = sum(len(self._row(i, entries[i])) for i in self.ids)
         self._moved = 0
 
-    def update(self, ids: Iterable[str], entries: Mapping[str, Dated]) -> None:
-        """The rows of ``ids`` (changed, new or gone) anew: a bisect each."""
-        for article_id in ids:
-            old = self.key_of.pop(article_id, None)
-            entry = entries.get(article_id)
-            new = None if entry is None else _arrival(entry.order)
-            if old is not None:
-                at = bisect_left(self.keys, old)
-                if entry is not None and old == new:  # edited, or only looked at again
-                    self.key_of[article_id] = old
-                    self._replace(at, _entry_row(self.base_url, article_id, entry))
-                    continue
-                self.size -= len(self.rows[at][1])
-                del self.keys[at], self.rows[at]
-                self._moved = at if self._moved is None else min(self._moved, at)
-            if entry is not None and new is not None:
-                self.key_of[article_id] = new
-                at = bisect_left(self.keys, new)
-                row = _entry_row(self.base_url, article_id, entry)
-                self.keys.insert(at, new)
-                self.rows.insert(at, row)
-                self.size += len(row[1])
-                self._moved = at if self._moved is None else min(self._moved, at)
+    def update(self, ids: Iterable[str], entries: Mapping[str, Dated],
+               before: Mapping[str, Dated]) -> None:
+        """The rows of ``ids`` (changed, new or gone) anew: a bisect each. ``before``:
+        their entries before the pass changed them, where they had one."""
+        order, ids = self.ids, list(ids)
+        leaving = {i for i in ids if i in before}  # in the list, at their old place
 
-    def _replace(self, at: int, row: Row) -> None:
-        if row != self.rows[at]:
-            self.size += len(row[1]) - len(self.rows[at][1])
-            self.rows[at] = row
-            self._touched.add(at)
+        def place(article_id: str) -> Key:
+            dated = before[article_id] if article_id in leaving else entries[article_id]
+            return _arrival(dated.order)
+        stayed: dict[str, bytes] = {}  # ids at the same place: their old rows
+        for article_id in ids:
+            old, new = before.get(article_id), entries.get(article_id)
+            if old is None:
+                continue
+            at = bisect_left(order, _arrival(old.order), key=place)
+            if at == len(order) or order[at] != article_id:
+                continue  # not listed: nothing to take out
+            row = self._rows.pop(article_id, None) or _entry_row(self.base_url, article_id,
+                                                                 old)[1]
+            if new is not None and new.order == old.order:  # edited, or only looked at
+                stayed[article_id] = row
+                continue
+            self.size -= len(row)
+            del order[at]
+            leaving.discard(article_id)
+            self._moved = at if self._moved is None else min(self._moved, at)
+        leaving.clear()  # every id left in the list is at its place now
+        for article_id in ids:
+            new = entries.get(article_id)
+            if new is None:
+                continue
+            at = bisect_left(order, _arrival(new.order), key=place)
+            row = self._row(article_id, new)
+            if article_id in stayed:
+                if row != stayed[article_id]:
+                    self.size += len(row) - len(stayed[article_id])
+                    self._touched.add(at)
+                continue
+            order.insert(at, article_id)
+            self.size += len(row)
+            self._moved = at if self._moved is None else min(self._moved, at)
+
+    def _row(self, article_id: str, dated: Dated) -> bytes:
+        row = self._rows.get(article_id)
+        if row is None:
+            row = self._rows[article_id] = _entry_row(self.base_url, article_id, dated)[1]
+        return row
 
     def parts(self) -> int:
-        return -(-len(self.rows) // self.per_part)
+        return -(-len(self.ids) // self.per_part)
 
-    def part(self, index: int) -> list[bytes]:
-        return [row for _, row in self.rows[index * self.per_part:(index + 1) * self.per_part]]
+    def part(self, index: int, entries: Mapping[str, Dated]) -> list[bytes]:
+        return [self._row(i, entries[i])
+                for i in self.ids[index * self.per_part:(index + 1) * self.per_part]]
 
-    def take_changed(self) -> set[int]:
+    def all_rows(self, entries: Mapping[str, Dated]) -> list[bytes]:
+        return [self._row(i, entries[i]) for i in self.ids]
+
+    def take_changed(self, entries: Mapping[str, Dated]) -> set[int]:
         """The parts (from 0) whose rows changed since the last call; dates them anew."""
         count, size = self.parts(), self.per_part
         changed = {at // size for at in self._touched}
@@ -109,9 +135,16 @@ class _Articles:
         del self.part_lastmods[count:]
         self.part_lastmods.extend([""] * (count - len(self.part_lastmods)))
         for index in changed:
-            self.part_lastmods[index] = max(self.rows[index * size:(index + 1) * size])[0]
+            newest = max((entries[i] for i in self.ids[index * size:(index + 1) * size]),
+                         key=lambda dated: dated.updated_at)
+            self.part_lastmods[index] = render.sitemap_lastmod(newest.updated)
         self._moved, self._touched = None, set()
         return changed
+
+    def let_go(self) -> None:
+        """After a pass: keep the rendered rows of the newest part alone."""
+        newest = set(self.ids[(self.parts() - 1) * self.per_part:]) if self.ids else set()
+        self._rows = {i: row for i, row in self._rows.items() if i in newest}
 
 
 class _Pages:
@@ -182,10 +215,11 @@ class Sitemaps:
             self.articles.rebuild(entries)
             self.pages.update(summaries, summaries)
         else:
-            self.articles.update(dirty, entries)
+            self.articles.update(dirty, entries, releases.before)
             self.pages.update(tags, summaries)
         stamp = datetime.fromtimestamp(int(now), UTC)
-        files, stale = self._sitemap(writer, cold)
+        files, stale = self._sitemap(writer, entries, cold)
+        self.articles.let_go()
         files.update(self._news(releases, dirty, now, cold))
         if cold:
             files.update(render.robots_file(self.base_url))
@@ -195,24 +229,26 @@ class Sitemaps:
             writer.remove(path)
         self.built = True
 
-    def _sitemap(self, writer: SiteWriter, cold: bool) -> tuple[dict[str, bytes], list[str]]:
+    def _sitemap(self, writer: SiteWriter, entries: Mapping[str, Dated],
+                 cold: bool) -> tuple[dict[str, bytes], list[str]]:
         """sitemap.xml and those of its parts that changed; and the parts now stale."""
         articles, pages = self.articles, self.pages
-        changed = articles.take_changed()
+        changed = articles.take_changed(entries)
         pages.date_index(max(articles.part_lastmods, default=""))
         pages_changed = pages.take_changed()
         rows = pages.rows()
-        urls = len(rows) + len(articles.rows)
+        urls = len(rows) + len(articles)
         files: dict[str, bytes] = {}
         if urls <= self.part_size and articles.size + sum(len(r) for _, r in rows) <= PART_BYTES:
             if cold or changed or pages_changed or self.parts:
-                files = render.sitemap_file([row for _, row in rows + articles.rows])
+                files = render.sitemap_file([row for _, row in rows]
+                                            + articles.all_rows(entries))
             return files, self._stale(writer, [], 0, cold)
         count = articles.parts()
         if cold or not self.parts:  # a new site, or one that just outgrew a single file
             changed = set(range(count))
         for index in sorted(changed):
-            files.update(render.sitemap_part_file(index + 1, articles.part(index)))
+            files.update(render.sitemap_part_file(index + 1, articles.part(index, entries)))
         lastmods: list[str | None] = [lastmod or None for lastmod in articles.part_lastmods]
         # The pages' parts follow the articles': a new article part renumbers them.
         moved = cold or count != self.article_parts
