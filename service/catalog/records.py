@@ -3,9 +3,11 @@ stored times as datetimes."""
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 
 class Seen(NamedTuple):
@@ -16,9 +18,53 @@ class Seen(NamedTuple):
     changed: float | None
 
 
-def archived_of(text: str) -> tuple[tuple[str, int], ...]:
+class Bucket(Sequence[tuple[str, int]]):
+    """A frozen archive's entries, oldest first, as (id, updated) pairs: held as a tuple
+    of ids and an array of times, a third of the memory of a tuple of pairs (a site of a
+    million articles has five million archived entries)."""
+
+    __slots__ = ("ids", "updated")
+
+    def __init__(self, ids: tuple[str, ...] = (), updated: Iterable[int] = ()) -> None:
+        self.ids = ids
+        self.updated = array("q", updated)
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, int]]) -> Bucket:
+        held = list(pairs)
+        return cls(tuple(i for i, _ in held), (u for _, u in held))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, int]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Bucket: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, int] | Bucket:
+        if isinstance(index, slice):
+            return Bucket(self.ids[index], self.updated[index])
+        return self.ids[index], self.updated[index]
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        return zip(self.ids, self.updated, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Bucket):
+            return self.ids == other.ids and self.updated == other.updated
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to tuples, so not hashable as one
+
+    def __repr__(self) -> str:
+        return f"Bucket({list(self)!r})"
+
+
+def archived_of(text: str) -> Bucket:
     """An archive's entries as stored ("id updated,..."): a tenth of the cost of JSON."""
-    return tuple((i, int(u)) for i, _, u in (p.partition(" ") for p in text.split(",") if p))
+    return Bucket.of((i, int(u)) for i, _, u in (p.partition(" ") for p in text.split(",") if p))
 
 
 @lru_cache(maxsize=4096)

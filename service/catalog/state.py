@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from service.catalog import keptrows, statefile
-from service.catalog.records import Seen, archived_of
+from service.catalog.records import Bucket, Seen, archived_of
 from service.config import Settings
 from service.model import Article
 
@@ -175,7 +175,7 @@ class State:
             "SELECT key, emptied FROM tags WHERE emptied IS NOT NULL"))
         self.kept: set[str] = {path for (path,) in db.execute("SELECT path FROM kept")}
         # feed ('' for all) -> its frozen archives, oldest first: (id, updated) each
-        self.archived: dict[str, list[tuple[tuple[str, int], ...]]] = {}
+        self.archived: dict[str, list[Bucket]] = {}
         for feed, entries in db.execute("SELECT feed, entries FROM archives ORDER BY 1, number"):
             self.archived.setdefault(feed, []).append(archived_of(entries))
 
@@ -286,7 +286,8 @@ class State:
     def record_archives(self, rows: Iterable[tuple[str, int, Sequence[tuple[str, int]]]]) -> None:
         """Record archives frozen, or rewritten without a deleted article, as (feed,
         number, entries) in one transaction; a feed's archives are numbered from 1."""
-        done = sorted((feed, number, tuple(held)) for feed, number, held in rows)
+        done = sorted(((feed, number, held if isinstance(held, Bucket) else Bucket.of(held))
+                       for feed, number, held in rows), key=lambda row: row[:2])
         if not done:
             return
         with self._writing("record archives") as db:

@@ -78,6 +78,7 @@ class Texts:
     def keep_only(self, wanted: Callable[[Brief], bool]) -> None:
         """After a pass: spill every held text but those ``wanted`` (listed by a feed)."""
         self.spill([brief for brief in self.held if not wanted(brief)])
+        self.held = dict(self.held)  # a dict keeps the room it once needed: a cold pass's
         self._chars = 0
         self._compacted = self._compacted or self._end
 

@@ -22,9 +22,12 @@ What the log does with the changes it is told of:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 
-Frozen = tuple[tuple[str, int], ...]  # an archive's entries: (id, updated), oldest first
+from service.catalog.records import Bucket
+
+Frozen = Bucket  # an archive's entries: (id, updated), oldest first
 Key = Callable[[str], tuple[float, float, str]]  # an id's place: smallest newest
 Rank = Callable[[str], int]  # the same order as whole numbers (0 the newest), faster to sort
 
@@ -81,8 +84,8 @@ class FeedLog:
             return []
         rewritten = []
         for index, bucket in enumerate(self.archives):
-            if any(i in gone for i, _ in bucket):
-                self.archives[index] = tuple(pair for pair in bucket if pair[0] not in gone)
+            if any(i in gone for i in bucket.ids):
+                self.archives[index] = Bucket.of(pair for pair in bucket if pair[0] not in gone)
                 rewritten.append(index + 1)
         for article_id in gone:
             del self.frozen[article_id]
@@ -105,12 +108,13 @@ class FeedLog:
             bucket = oldest[start:start + size]
             for article_id in bucket:
                 self.announced.pop(article_id, None)
-            frozen = tuple((i, updated(i)) for i in bucket)
-            self.archives.append(frozen)
-            self.frozen.update(frozen)
-            self.open.difference_update(bucket)
+            times = [updated(i) for i in bucket]
+            self.archives.append(Bucket(tuple(bucket), array("q", times)))
+            self.frozen.update(zip(bucket, times, strict=True))
             made.append(len(self.archives))
             start += size
+        # A set keeps the room it once needed: the document's few, not a cold build's all.
+        self.open = set(oldest[start:])
         return made
 
     def head(self, key: Key) -> list[str]:

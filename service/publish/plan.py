@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from service import layout
 from service.catalog import released as views
 from service.catalog.catalog import Catalog
-from service.catalog.records import to_datetime
+from service.catalog.records import Bucket, to_datetime
 from service.catalog.state import State
 from service.config import Settings
 from service.model import Feed, TagSummary
@@ -58,7 +58,7 @@ class Planner:
         self.rendered = _Rendered()
         self.summaries: dict[str, TagSummary] = {}  # tag key -> its row on the index
         self.logs: dict[str, FeedLog] = {}  # tag key (ALL: the all feed) -> its archive log
-        self._frozen: list[tuple[str, int, tuple[tuple[str, int], ...]]] = []
+        self._frozen: list[tuple[str, int, Bucket]] = []
         self._ranked: dict[str, int] | None = None  # _rank's, for one pass
 
     def pages(self, dirty: set[str]) -> Plan:
@@ -150,7 +150,7 @@ class Planner:
                                   self.settings.entries, self.settings.archive_size,
                                   self._rank() if len(log.open) > 4096 else None))
         self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
-        return [("archive", key, number, tuple(i for i, _ in log.archives[number - 1]))
+        return [("archive", key, number, log.archives[number - 1].ids)
                 for number in sorted(numbers)]
 
     def _rank(self) -> Callable[[str], int]:
