@@ -60,7 +60,7 @@ class Brief:
     published: datetime | None
     source: str
     line: int
-    digest: str  # catalog.content_hash of the article
+    digest: bytes  # catalog.content_hash of the article
     markup: str
     link: str | None
     author: str | None

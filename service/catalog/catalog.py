@@ -169,13 +169,14 @@ class Catalog:
         return renamed
 
 
-def content_hash(article: Article) -> str:
-    """A digest of everything an article shows; its change moves ``updated``."""
+def content_hash(article: Article) -> bytes:
+    """A digest of everything an article shows; its change moves ``updated``. Raw bytes
+    in memory (the state stores them as hex)."""
     parts = [article.title, "\x1f".join(article.tags),
              "" if article.published is None else article.published.isoformat(),
              article.summary, article.markup, article.link or "", article.author or "",
              *article.paragraphs]
-    return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).digest()
 
 
 def assign_slugs(keys: Sequence[str], names: Mapping[str, str],

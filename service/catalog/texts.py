@@ -23,6 +23,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from sys import intern
 
 from service.catalog.catalog import content_hash
 from service.model import Article, Brief, Text
@@ -155,7 +156,10 @@ class Texts:
 
 
 def brief_of(article: Article) -> Brief:
-    return Brief(article.id, article.tags, article.published, article.source, article.line,
+    """The catalog's form of an article. Its tag names are interned: a site's few
+    hundred names, not a string of each in each of a million articles."""
+    tags = tuple([intern(name) for name in article.tags])
+    return Brief(article.id, tags, article.published, article.source, article.line,
                  content_hash(article), article.markup, article.link, article.author,
                  Text(article.title, article.summary, article.paragraphs))
 

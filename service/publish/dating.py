@@ -70,7 +70,7 @@ class Releases:
         present = [i for i in changed if i in articles]
         seen = self.state.seen(set(present))
         for article_id in present:
-            digest = articles[article_id].digest
+            digest = articles[article_id].digest.hex()
             old = seen.get(article_id)
             if old is None:
                 updates[article_id] = Seen(int(now), digest, None)

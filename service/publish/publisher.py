@@ -261,7 +261,8 @@ class Publisher:
     def _report(self, started: float, now: float, cold: bool, read: int,
                 changed: int, unsettled: tuple[str, ...]) -> PassReport:
         changes = self.writer.take_changes()
-        self.pages_written = changes.pages
+        # A cold pass's mirror uploads every page anyway: no need to hold their names twice.
+        self.pages_written = set() if cold else changes.pages
         count = changes.count
         errors, warnings = self.problems()
         next_release = self.releases.next_release()
