@@ -1,7 +1,7 @@
 """The values handed between stages, as plain data.
 
 ``Article`` is what the seed reader hands on; ``Brief`` is what the catalog keeps of it,
-the text aside (``Text``, in memory or spilled to disk). The rest is the published site,
+its ``Text`` aside (on disk, read back to render). The rest is the published site,
 what the catalog hands to the renderers: every URL absolute (built from the base URL
 setting), every datetime aware, every sequence already in its final order, so renderers
 only format.
@@ -50,10 +50,10 @@ class Brief:
     """An article as the catalog keeps it: what a pass needs to decide (id, tags, date,
     where it comes from, a digest of all it shows), and where its text is.
 
-    ``body`` is the text itself while a feed lists the article or a pass needs it, else
-    where the text lies in the spill file (``catalog.texts``): a site of a million
-    articles keeps a few hundred bytes of each in memory, not its paragraphs. Compared
-    by identity: the catalog asks whether a file's article is the very one it holds."""
+    ``body`` is where its text lies in the spill file (``catalog.texts``): a site of a
+    million articles keeps a few hundred bytes of each in memory, not its paragraphs.
+    Compared by identity: the catalog asks whether a file's article is the very one it
+    holds."""
 
     id: str
     tags: tuple[str, ...]
@@ -64,7 +64,7 @@ class Brief:
     markup: str
     link: str | None
     author: str | None
-    body: Text | int  # the text, or its place in the spill file
+    body: int  # its text's place in the spill file: offset << 32 | length
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from service.catalog import texts
 from service.config import load_settings
 from service.publish.publisher import Publisher
 
@@ -133,3 +134,32 @@ def test_text_let_go_is_read_back_to_render_an_archive_again(publisher):
     after = feedparser.parse(archive.read_bytes()).entries
     assert [e.title for e in after] == [e.title for e in before[1:]]
     assert [e.content[0].value for e in after] == [e.content[0].value for e in before[1:]]
+
+
+def test_the_spill_file_of_a_long_run_of_edits_stays_within_twice_what_is_live(
+        publisher, monkeypatch, tmp_path):
+    """Each read of a file writes its texts again; the copies no article points to are
+    dropped once they are most of the file, and every page still renders as before."""
+    monkeypatch.setattr(texts, "COMPACT_AT", 1)
+    publisher.publish()
+    live = publisher.texts.size
+    seeds = publisher.settings.seeds
+    for n in range(4):  # every file edited: a whole copy of the site's text each time
+        for path in sorted(seeds.glob("*.txt")):
+            path.write_text(path.read_text(encoding="utf-8").replace(
+                "goes on at length", f"goes on ({n}) at length"), encoding="utf-8")
+        publisher.publish({path.name for path in seeds.glob("*.txt")})
+        assert publisher.texts.size <= 2 * live + 64 * 1024
+    fresh = publisher.settings.replace(feeds=tmp_path / "fresh")
+    again = Publisher(fresh, clock=lambda: T0)
+    again.publish()
+    again.close()
+    # (not the archives: an edited archived entry is announced again, its archive kept)
+    for name in ("all.atom", "tags/harbour.atom", "articles"):
+        if name == "articles":
+            pages = sorted((fresh.feeds / name).iterdir())
+            assert [p.read_bytes() for p in pages] == [
+                (publisher.settings.feeds / name / p.name).read_bytes() for p in pages]
+        else:
+            assert (fresh.feeds / name).read_bytes() == (
+                publisher.settings.feeds / name).read_bytes()

@@ -150,8 +150,8 @@ def test_the_news_sitemap_lists_the_newest_first_up_to_its_limit(
         article(f"h{hours}", ago=timedelta(hours=hours))
     publisher = Publisher(settings, clock=clock)
     publisher.publish()
-    publisher.close()
     by_url = {e.url: e.title for e in entries_of(publisher)}
+    publisher.close()
     assert [by_url[url] for url in news_urls(settings.feeds)] == [
         "Story h1 is out.", "Story h2 is out."]
 

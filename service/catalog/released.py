@@ -41,16 +41,19 @@ def tag_refs(article: Brief, refs: Mapping[str, TagRef]) -> tuple[TagRef, ...]:
     return tuple([refs[tag_key(name)] for name in article.tags])
 
 
-def order(article_id: str, published: float,
-          first_seen: float | None = None) -> tuple[float, float, str]:
-    """Sort key: newest arrival first, then newest ``published``, ties by id (never by
-    file or path). An article arrives when it is released: at its release time, or when
-    the publisher first saw it if that was later (a back-dated article dropped today
-    arrives today, and is seen at the head of its feeds; entries keep their true
-    ``published``). Articles that arrive together, as in a cold build, keep the order
-    of their dates. ``published`` is the entry's timestamp."""
-    arrival = published if first_seen is None else max(published, first_seen)
-    return (-arrival, -published, article_id)
+def arrival(published: float, first_seen: float | None) -> float:
+    """When an article arrives (epoch seconds): when it is released, at its release
+    time, or when the publisher first saw it if that was later (a back-dated article
+    dropped today arrives today, and is seen at the head of its feeds; entries keep
+    their true ``published``)."""
+    return published if first_seen is None else max(published, first_seen)
+
+
+def order(article_id: str, published: float, arrived: float) -> tuple[float, float, str]:
+    """Sort key: newest arrival first, then newest ``published`` (articles that arrive
+    together, as in a cold build, keep the order of their dates), ties by id (never by
+    file or path). ``published`` is the entry's timestamp."""
+    return (-arrived, -published, article_id)
 
 
 def feed_of(settings: Settings, slug: str | None, name: str | None,

@@ -205,8 +205,7 @@ class State:
                 return {row[0]: Seen(row[1], row[2], row[3]) for row in self._db.execute(query)
                         if ids is None or row[0] in ids}
             found: dict[str, Seen] = {}
-            wanted = list(ids)
-            for at in range(0, len(wanted), 500):
+            for at in range(0, len(wanted := list(ids)), 500):
                 chunk = wanted[at:at + 500]
                 found.update((row[0], Seen(row[1], row[2], row[3])) for row in self._db.execute(
                     f"{query} WHERE id IN ({','.join('?' * len(chunk))})", chunk))

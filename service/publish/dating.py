@@ -19,7 +19,7 @@ from service.catalog.records import Seen
 from service.catalog.state import State
 from service.catalog.texts import Texts
 from service.identity import tag_key
-from service.model import Brief, Entry, TagRef
+from service.model import Entry, TagRef
 
 
 @dataclass(slots=True, eq=False)
@@ -27,12 +27,23 @@ class Dated:
     """A released article as plans and sitemaps need it: its entry but the text, which
     ``Releases.entry`` adds when a page or feed is rendered."""
 
-    brief: Brief
+    id: str
+    tags: tuple[str, ...]  # its brief's tag names
     published: datetime
     updated: datetime
-    tags: tuple[TagRef, ...]
-    order: tuple[float, float, str]  # views.order(): newest arrival first
-    updated_at: int  # ``updated``, epoch seconds
+    arrival: float  # its release, or its first sighting if that was later (epoch s)
+
+    @property
+    def order(self) -> tuple[float, float, str]:
+        """Its place (``views.order``): newest arrival first. Made when asked, as are
+        ``updated_at`` and the entry's tags: kept, they were most of a million entries'
+        memory."""
+        return views.order(self.id, self.published.timestamp(), self.arrival)
+
+    @property
+    def updated_at(self) -> int:
+        """``updated`` in epoch seconds."""
+        return int(self.updated.timestamp())
 
 
 class Releases:
@@ -49,8 +60,9 @@ class Releases:
     def entry(self, article_id: str) -> Entry:
         """A released article's entry, text and all, to render."""
         dated = self.entries[article_id]
-        return views.entry_of(dated.brief, self.texts.text(dated.brief), dated.published,
-                              dated.updated, dated.tags, self.base_url)
+        brief = self.catalog.articles[article_id]  # the copy published, as Dated's
+        return views.entry_of(brief, self.texts.text(brief), dated.published,
+                              dated.updated, views.tag_refs(brief, self._refs), self.base_url)
 
     def order_of(self, article_id: str) -> tuple[float, float, str]:
         """A released article's place: smallest newest (``views.order``)."""
@@ -105,7 +117,7 @@ class Releases:
             self.embargoed.pop(article_id, None)
             if old is not None:
                 self.before[article_id] = old
-                tags.update(tag_key(tag.name) for tag in old.tags)
+                tags.update(map(tag_key, old.tags))
             article = self.catalog.articles.get(article_id)
             if article is None:
                 continue
@@ -124,8 +136,6 @@ class Releases:
         for key in keys - refs.keys():
             refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
         for article, published, updated, stamp, first_seen in released:
-            self.entries[article.id] = Dated(
-                article, published, updated, views.tag_refs(article, refs),
-                views.order(article.id, stamp, first_seen),
-                int(stamp) if updated is published else int(updated.timestamp()))
+            self.entries[article.id] = Dated(article.id, article.tags, published, updated,
+                                             views.arrival(stamp, first_seen))
         return tags

@@ -177,19 +177,19 @@ class Publisher:
         self.texts.close()
 
     def _let_go(self) -> None:
-        """Keep in memory the texts and rendered parts of the entries a feed lists, and
-        spill the rest: what a pass read and rendered beyond them is not needed again
-        until a page or an archive of theirs must be rendered anew."""
-        listed = self.planner.listed()
-        self.texts.keep_only(lambda brief: brief.id in listed)
-        render.forget_entries(but=listed)
+        """Keep in memory the rendered parts of the entries a feed lists, and forget the
+        texts read: what a pass read and rendered beyond them is not needed again until
+        a page or an archive of theirs must be rendered anew."""
+        self.texts.let_go()
+        render.forget_entries(but=self.planner.listed())
         self.texts.compact(self._live_briefs())
 
     def _live_briefs(self) -> Iterator[Brief]:
-        for briefs in self.catalog.files.values():
-            yield from briefs
-        for dated in self.releases.entries.values():
-            yield dated.brief
+        """Every brief this publisher may read the text of: the catalog's, and those kept
+        from before a failed pass."""
+        for files in (self.catalog.files, self.sources.earlier):
+            for briefs in files.values():
+                yield from briefs
 
     def _render(self, dirty: set[str], tags: set[str], cold: bool, now: float,
                 progress: Progress | None) -> None:
@@ -215,7 +215,9 @@ class Publisher:
                 self._run_job(job, now_dt)
             self.sitemaps.publish(self.writer, self.releases, self.planner.summaries, dirty,
                                   tags, now)
-        render.keep_entries(COLD_KEPT if workers > 1 else render.KEPT)
+        kept = COLD_KEPT if workers > 1 else render.KEPT
+        render.keep_entries(kept)
+        self.texts.recent = kept  # an entry whose parts are kept is read once, too
         try:
             fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
                        (lambda done, total: progress("render", done, total)) if progress
