@@ -37,8 +37,10 @@ class FeedLog:
 
     def __init__(self, archives: Sequence[Frozen] = ()) -> None:
         self.archives: list[Frozen] = list(archives)
-        # id -> its ``updated`` in the newest archive holding it
-        self.frozen: dict[str, int] = {i: u for bucket in self.archives for i, u in bucket}
+        # id -> the number of the newest archive holding it (one int for its 25 ids:
+        # a million articles are five million archived entries)
+        self.frozen: dict[str, int] = {i: number for number, bucket in
+                                       enumerate(self.archives, 1) for i in bucket.ids}
         self.open: set[str] = set()  # the subscription document's ids
         self.announced: dict[str, int] = {}  # open ids also frozen: id -> its new updated
 
@@ -49,8 +51,9 @@ class FeedLog:
         the feed while no publisher ran are taken out: the numbers of the archives
         rewritten so."""
         self.open, self.announced = set(), {}
+        then = {i: u for bucket in self.archives for i, u in bucket}  # the newest wins
         for article_id in members:
-            self._take(article_id, updated)
+            self._take(article_id, updated, then.get)
         return self._remove({i for i in self.frozen if not is_member(i)})
 
     def change(self, candidates: Iterable[str], is_member: Callable[[str], bool],
@@ -68,15 +71,24 @@ class FeedLog:
             self._take(article_id, updated)
         return self._remove(gone)
 
-    def _take(self, article_id: str, updated: Callable[[str], int]) -> None:
+    def _take(self, article_id: str, updated: Callable[[str], int],
+              frozen_at: Callable[[str], int | None] | None = None) -> None:
         """An entry of the feed: in the subscription document unless an archive holds
         it as it is now (one edited since it was frozen is announced again)."""
-        then = self.frozen.get(article_id)
+        then = (frozen_at or self._frozen_at)(article_id)
         if then is None:
             self.open.add(article_id)
         elif (now := updated(article_id)) > then:
             self.open.add(article_id)
             self.announced[article_id] = now
+
+    def _frozen_at(self, article_id: str) -> int | None:
+        """The ``updated`` the newest archive holding it froze, if any."""
+        number = self.frozen.get(article_id)
+        if number is None:
+            return None
+        bucket = self.archives[number - 1]
+        return bucket.updated[bucket.ids.index(article_id)]
 
     def _remove(self, gone: set[str]) -> list[int]:
         """Take ``gone`` out of the archives; the numbers of those rewritten."""
@@ -108,9 +120,8 @@ class FeedLog:
             bucket = oldest[start:start + size]
             for article_id in bucket:
                 self.announced.pop(article_id, None)
-            times = [updated(i) for i in bucket]
-            self.archives.append(Bucket(tuple(bucket), array("q", times)))
-            self.frozen.update(zip(bucket, times, strict=True))
+            self.archives.append(Bucket(tuple(bucket), array("q", map(updated, bucket))))
+            self.frozen.update(dict.fromkeys(bucket, len(self.archives)))
             made.append(len(self.archives))
             start += size
         # A set keeps the room it once needed: the document's few, not a cold build's all.
