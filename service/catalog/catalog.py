@@ -39,40 +39,45 @@ class Catalog:
     articles: dict[str, Brief] = field(default_factory=dict)  # id -> the published copy
     tag_ids: dict[str, set[str]] = field(default_factory=dict)  # tag key -> article ids
     names: dict[str, str] = field(default_factory=dict)  # tag key -> display name
-    # id -> its one copy, or its copies by path when several files hold it (a dict per
-    # article would be most of the catalog's memory)
-    _copies: dict[str, Brief | dict[str, Brief]] = field(default_factory=dict)
+    # id -> its copies by path, for the ids several files hold; an id one file holds
+    # has one copy, the one published (a dict, or an entry, per article would be a
+    # large part of the catalog's memory)
+    _copies: dict[str, dict[str, Brief]] = field(default_factory=dict)
     _spellings: dict[str, Counter[str]] = field(default_factory=dict)
     _shared: set[str] = field(default_factory=set)  # ids in more than one file
     _paths: dict[str, str] = field(default_factory=dict)  # shown name -> path, where unlike
 
     def update(self, files: Mapping[str, Sequence[Brief] | None]) -> Change:
         """Replace the articles of the given files (None: the file is gone)."""
-        touched: set[str] = set()
+        working: dict[str, Copies] = {}  # the copies of the ids touched, as they end up
+
+        def copies_of(article_id: str) -> Copies:
+            if article_id in working:
+                return working[article_id]
+            return self._copies.get(article_id) or self.articles.get(article_id)
         for path, articles in files.items():
             if shown(path) != path:
                 self._paths[shown(path)] = path
             for article in self.files.pop(path, ()):
-                self._drop(article)
-                touched.add(article.id)
+                working[article.id] = _without(copies_of(article.id), article)
             kept: dict[str, Brief] = {}
             for article in articles or ():
                 if article.id not in kept:  # the same article twice in one file: the first
                     kept[article.id] = article
-                    self._add(article, path)
-                touched.add(article.id)
+                    working[article.id] = self._with(copies_of(article.id), article, path)
             if articles is not None:
                 self.files[path] = tuple(kept.values())
         changed: set[str] = set()
         tags: set[str] = set()
-        for article_id in touched:
-            copies = self._copies.get(article_id)
+        for article_id, copies in working.items():
             if isinstance(copies, dict):
+                self._copies[article_id] = copies
                 self._shared.add(article_id)  # in several files: a warning to give
             else:
+                self._copies.pop(article_id, None)
                 self._shared.discard(article_id)
             before = self.articles.get(article_id)
-            after = self._chosen(copies)
+            after = copies[min(copies)] if isinstance(copies, dict) else copies
             if before is after:
                 continue
             if before is not None and after is not None and after.digest == before.digest:
@@ -103,35 +108,14 @@ class Catalog:
                            for path, copy in copies.items() if copy is not chosen)
         return out
 
-    def _add(self, article: Brief, path: str) -> None:
-        held = self._copies.get(article.id)
-        if held is None:
-            self._copies[article.id] = article
-        elif isinstance(held, dict):
-            held[path] = article
-        else:
-            self._copies[article.id] = {self._paths.get(held.source, held.source): held,
-                                        path: article}
-
-    def _drop(self, article: Brief) -> None:
-        held = self._copies.get(article.id)
-        if held is article:
-            del self._copies[article.id]
-        elif isinstance(held, dict):
-            for where, copy in list(held.items()):
-                if copy is article:
-                    del held[where]
-            if len(held) == 1:
-                self._copies[article.id] = next(iter(held.values()))
-            elif not held:
-                del self._copies[article.id]
-
-    @staticmethod
-    def _chosen(copies: Brief | dict[str, Brief] | None) -> Brief | None:
-        """The copy published: the one of the file whose path sorts first."""
+    def _with(self, copies: Copies, article: Brief, path: str) -> Copies:
+        """``copies`` with ``article``, the copy of the file at ``path``, among them."""
+        if copies is None:
+            return article
         if isinstance(copies, dict):
-            return copies[min(copies)]
-        return copies
+            copies[path] = article
+            return copies
+        return {self._paths.get(copies.source, copies.source): copies, path: article}
 
     def _index(self, article: Brief) -> None:
         for name in article.tags:
@@ -194,3 +178,20 @@ def assign_slugs(keys: Sequence[str], names: Mapping[str, str],
         used.add(slug)
         claims[key] = slug
     return claims
+
+
+Copies = Brief | dict[str, Brief] | None  # an id's one copy, or its copies by path
+
+
+def _without(copies: Copies, article: Brief) -> Copies:
+    """``copies`` without ``article``: one copy left is no longer a dict."""
+    if copies is article:
+        return None
+    if isinstance(copies, dict):
+        for where, copy in list(copies.items()):
+            if copy is article:
+                del copies[where]
+        if len(copies) == 1:
+            return next(iter(copies.values()))
+        return copies or None
+    return copies
