@@ -28,15 +28,16 @@ class ArticleRows:
     """The article pages in arrival order, and which parts changed since asked.
 
     Only the ids are kept, in order (8 bytes an article): a row is rendered when its part
-    is joined, and the rows rendered are kept until the pass ends, those of the newest
-    part longer, as each new article joins that part again."""
+    is joined, and only the newest part's rows are kept, as each new article joins that
+    part again."""
 
     def __init__(self, base_url: str, per_part: int) -> None:
         self.base_url, self.per_part = base_url, per_part
         self.ids: list[str] = []  # oldest arrival first
         self.size = 0  # bytes of every row
         self.part_lastmods: list[str] = []  # the newest lastmod of each part
-        self._rows: dict[str, bytes] = {}  # rows rendered, by id
+        self._rows: dict[str, bytes] = {}  # rows of the newest part, by id
+        self._rows_from = 0  # where the newest part began when they were kept
         self._moved: int | None = None  # the first row that moved: every part from its
         self._touched: set[int] = set()  # rows that changed in place
 
@@ -46,7 +47,10 @@ class ArticleRows:
     def rebuild(self, entries: Mapping[str, Dated]) -> None:
         """Every row from scratch, sorted once (a cold pass)."""
         self.ids = sorted(entries, key=lambda i: arrival(entries[i].order))
-        self.size = sum(len(self.page_row(i, entries[i])) for i in self.ids)
+        self._rows, newest = {}, self._newest()
+        self._rows_from = newest
+        self.size = sum(len(self.row_of(i, entries[i], at >= newest))
+                        for at, i in enumerate(self.ids))
         self._moved = 0
 
     def update(self, ids: Iterable[str], entries: Mapping[str, Dated],
@@ -82,7 +86,7 @@ class ArticleRows:
             if new is None:
                 continue
             at = bisect_left(order, arrival(new.order), key=place)
-            row = self.page_row(article_id, new)
+            row = self.row_of(article_id, new, at >= self._newest())
             if article_id in stayed:
                 if row != stayed[article_id]:
                     self.size += len(row) - len(stayed[article_id])
@@ -92,21 +96,30 @@ class ArticleRows:
             self.size += len(row)
             self._moved = at if self._moved is None else min(self._moved, at)
 
-    def page_row(self, article_id: str, dated: Dated) -> bytes:
+    def row_of(self, article_id: str, dated: Dated, keep: bool) -> bytes:
+        """An article's row, rendered unless kept; kept if ``keep`` (the newest part's)."""
         row = self._rows.get(article_id)
         if row is None:
-            row = self._rows[article_id] = entry_row(self.base_url, article_id, dated)[1]
+            row = entry_row(self.base_url, article_id, dated)[1]
+            if keep:
+                self._rows[article_id] = row
         return row
+
+    def _newest(self) -> int:
+        """Where the newest part begins."""
+        return max(0, self.parts() - 1) * self.per_part
 
     def parts(self) -> int:
         return -(-len(self.ids) // self.per_part)
 
     def part(self, index: int, entries: Mapping[str, Dated]) -> list[bytes]:
-        return [self.page_row(i, entries[i])
+        keep = index == self.parts() - 1
+        return [self.row_of(i, entries[i], keep)
                 for i in self.ids[index * self.per_part:(index + 1) * self.per_part]]
 
     def all_rows(self, entries: Mapping[str, Dated]) -> list[bytes]:
-        return [self.page_row(i, entries[i]) for i in self.ids]
+        keep = self.parts() <= 1
+        return [self.row_of(i, entries[i], keep) for i in self.ids]
 
     def take_changed(self, entries: Mapping[str, Dated]) -> set[int]:
         """The parts (from 0) whose rows changed since the last call; dates them anew."""
@@ -125,9 +138,11 @@ class ArticleRows:
         return changed
 
     def let_go(self) -> None:
-        """After a pass: keep the rendered rows of the newest part alone."""
-        newest = set(self.ids[(self.parts() - 1) * self.per_part:]) if self.ids else set()
-        self._rows = {i: row for i, row in self._rows.items() if i in newest}
+        """After a pass: once a new part began, let the last one's rows go."""
+        if self._newest() != self._rows_from:
+            newest = set(self.ids[self._newest():])
+            self._rows = {i: row for i, row in self._rows.items() if i in newest}
+            self._rows_from = self._newest()
 
 
 class PageRows:
