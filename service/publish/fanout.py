@@ -17,14 +17,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.publish.writer import Changes, SiteWriter
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 Job = tuple[Any, ...]
 BATCH = 2000  # work per batch, in units of one article page: amortises a round trip
@@ -70,6 +71,10 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
         run_here(jobs)
         meanwhile(run_here)
         return
+    # Here: a build too small to fork never pays their 15 ms of imports.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     global _context
     _context = (do, writer)
     # Freeze the heap before forking: otherwise the workers' garbage collector walks the
@@ -139,6 +144,8 @@ def batches(jobs: Sequence[Job], weight: Callable[[Job], int],
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Stop now rather than after the batches in flight: the build is abandoned, and
     every file a worker wrote was written whole (atomically) or not at all."""
+    import multiprocessing  # loaded with the pool
+
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in multiprocessing.active_children():  # the pool's: the only children
         worker.kill()  # SIGKILL: a worker holds nothing to clean up
