@@ -55,7 +55,8 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     write other files than the jobs do (the workers' writes are merged at the end).
 
     ``weight`` is a job's cost relative to the cheapest: the batches are cut to equal
-    weight, heaviest jobs first, so no worker is left with the slow tail alone."""
+    weight, heaviest jobs first, so no worker is left with the slow tail alone. Every
+    write is done when it returns (``SiteWriter.finish``): a failed one raises here."""
     total = len(jobs)
     if workers <= 1 or total < 2:
         done, total = 0, 0
@@ -70,11 +71,13 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     progress(done, total)
         run_here(jobs)
         meanwhile(run_here)
+        writer.finish()
         return
     # Here: a build too small to fork never pays their 15 ms of imports.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    writer.finish()  # its helper threads stopped: a process forks safely with one thread
     global _context
     _context = (do, writer)
     # Freeze the heap before forking: otherwise the workers' garbage collector walks the
@@ -108,6 +111,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     done += futures[future]
                     if progress:
                         progress(done, total)
+                writer.finish()
             except BaseException:
                 _stop_workers(pool)
                 raise
@@ -175,4 +179,5 @@ def _work(batch: list[Job]) -> Changes:
     do, writer = _context
     for job in batch:
         do(job)
+    writer.finish()
     return writer.take_changes()
