@@ -47,15 +47,15 @@ NOT_IN_WEB = ("feedgen", "watchdog", "apscheduler", "sqlite3", "boto3", "botocor
 
 # What `seedfeeds check` and `build` of plain-text dump files must not load: what other
 # commands run (the web, the scheduler, the watcher, the hub, the bucket), what only
-# other seed files need (front matter, Markdown, legacy encodings), the reference
-# renderer the tests hold the feeds to, and the process pool of a large build. Each
-# costs every build its import time, 10 to 60 ms.
+# other seed files need (front matter, Markdown, legacy encodings), the references the
+# tests hold the feeds and pages to (feedgen, the Jinja templates), and the process pool
+# of a large build. Each costs every build its import time, 10 to 60 ms.
 NOT_IN_BUILD = ("flask", "werkzeug", "waitress", "prometheus_client", "apscheduler",
                 "watchdog", "boto3", "botocore", "yaml", "markdown_it", "charset_normalizer",
-                "feedgen", "lxml", "multiprocessing", "concurrent.futures.process",
+                "feedgen", "lxml", "jinja2", "multiprocessing", "concurrent.futures.process",
                 "urllib.request", "service.web", "service.live", "service.push",
                 "service.mirror.mirror", "service.mirror.plan")
-NOT_IN_CHECK = (*NOT_IN_BUILD, "jinja2", "service.render", "service.publish.publisher",
+NOT_IN_CHECK = (*NOT_IN_BUILD, "service.render", "service.publish.publisher",
                 "service.mirror")
 PLAIN_SEEDS = ("dump_doubled_headers.txt", "release_time_forms.txt", "page_furniture.txt")
 
