@@ -86,24 +86,25 @@ class SiteWriter:
         if layout.unlisted(path):
             return self._write_page(path, data)
         self._packer.settle(path)  # its sibling in flight: its rows first
-        digest = hashlib.sha256(data).hexdigest()
         old = self.manifest.get(path)
         target = self._prefix + path
-        if old is not None and old.sha256 == digest and _has_size(target, len(data)):
+        # A new file (a cold build's every one) is hashed beside the rendering, below.
+        if (old is not None and old.sha256 == _sha256(data)
+                and _has_size(target, len(data))):
             self.changes.count.unchanged += 1
             return False
         atomic.write(target, data)
         if layout.compressed(path):
-            self._packer.pack(path, f"{target}.gz", data, (len(data), digest, now))
+            self._packer.pack(path, f"{target}.gz", data, (len(data), now))
         else:
-            self._record(path, len(data), digest, now)
+            self._record(path, len(data), _sha256(data), now)
         self.changes.count.written += 1
         return True
 
-    def _packed(self, path: str, note: Any, size: int, digest: str) -> None:
+    def _packed(self, path: str, note: Any, size: int, digest: str, of_data: str) -> None:
         """A file's .gz sibling is written: the file's row and the sibling's, at last."""
-        plain_size, plain_digest, now = note
-        self._record(path, plain_size, plain_digest, now)
+        plain_size, now = note
+        self._record(path, plain_size, of_data, now)
         self._record(f"{path}.gz", size, digest, now)
 
     def finish(self) -> None:
@@ -223,6 +224,10 @@ def unlisted_files(root: Path) -> set[str]:
         under = folder[len(prefix):].replace(os.sep, "/")
         found.update(f"{under}/{name}" for name in names if not name.startswith("."))
     return found
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _has_size(path: str, size: int) -> bool:
