@@ -19,7 +19,6 @@ import dataclasses
 import logging
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -123,6 +122,8 @@ def check_listen(settings: Settings, port_setting: str = "port") -> None:
     """Before `serve` (or `publish` with its hub) builds anything: a host that resolves,
     and the port free on each of its addresses; SettingError naming the one at fault, in
     the words the web server uses when its own bind fails (a port taken in between)."""
+    import socket  # here: `build` never listens
+
     from service.web.server import bind_refusal  # serve loads the web anyway
 
     host, port = settings.host or "every interface", getattr(settings, port_setting)
