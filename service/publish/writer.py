@@ -9,11 +9,12 @@ archive documents, tens of thousands, are left out of the manifest
 (``layout.unlisted``) so that one new article does not rewrite a 15 MB index: the web
 hashes those small files itself, and a file of theirs is published when it exists.
 
-A listed file's .gz sibling is compressed and written on a helper thread
-(``atomic.Packer``) while the pass renders on; the file and its sibling get their rows
-together, once both are written, so a sibling that failed leaves the file's old row,
-and the next pass writes both again. ``finish`` (and ``save_manifest``) wait for the
-siblings in flight and raise the first failure: a pass collects its writes there.
+A listed file's .gz sibling is compressed (and a new file hashed) on helper threads
+(``atomic.Packer``) while the pass renders on, and written when collected; the file and
+its sibling get their rows together, once both are written, so a sibling that failed
+leaves the file's old row, and the next pass writes both again. ``finish`` (and
+``save_manifest``) wait for the siblings in flight and raise the first failure: a pass
+collects its writes there.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class SiteWriter:
         self._packer.settle(path)  # its sibling in flight: its rows first
         old = self.manifest.get(path)
         target = self._prefix + path
-        # A new file (a cold build's every one) is hashed beside the rendering, below.
+        # A new file (a cold build's every one) is hashed on the helpers, with its sibling.
         if (old is not None and old.sha256 == _sha256(data)
                 and _has_size(target, len(data))):
             self.changes.count.unchanged += 1
