@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import click
 
 from service.config import BY_NAME, Settings, StartupError, load_settings, unknown_variables
-from service.mirror import running as mirror
 from service.publish.status import PassFailed
 from service.run import Stopped, publishing, run_publisher, run_server, run_web_only
 from service.seed import report as checkreport
@@ -130,6 +128,8 @@ def build(**flags: Any) -> None:
 def _build(settings: Settings) -> None:
     """The build itself, run while this process holds the feeds folder and the state;
     then, with --publish-to, the bucket brought to match it."""
+    from service.mirror import running as mirror  # with the publisher: `check` needs neither
+
     with mirror.stopped_after(mirror.checked(settings)) as bucket:
         publisher = mirror.publisher_for(settings, bucket)
         try:
@@ -275,6 +275,7 @@ def sync(dry_run: bool, **flags: Any) -> None:
     end (the store failing for --publish-timeout, the delete guard), 2 if another
     publisher holds the feeds folder or the prefix.
     """
+    from service.mirror import running as mirror
     settings = settings_from(flags)
     configure_logging(quiet=True)
     sys.exit(mirror.sync(settings, dry_run, _echo_outcome))
@@ -284,6 +285,7 @@ def sync(dry_run: bool, **flags: Any) -> None:
 @setting_options("host", "port")
 def healthcheck(**flags: Any) -> None:
     """Exit 0 if the web server on HOST:PORT answers /healthz, 1 if not (for Docker)."""
+    import urllib.request  # 20 ms that only this command needs
     settings = settings_from(flags)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     url = f"http://{host}:{settings.port}/healthz"

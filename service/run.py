@@ -13,26 +13,23 @@ Every file is written atomically, so even a kill leaves no half-written file beh
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import dataclasses
 import logging
 import signal
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from service import layout
 from service.catalog import statefile
-from service.config import APART, BY_NAME, Settings, StartupError, refusal
+from service.config import APART, BY_NAME, Settings, refusal
 from service.heap import few_malloc_arenas
-from service.live.publishing import LivePublishing, initial_build
-from service.mirror import running as mirror
-from service.mirror.mirror import Mirror
 from service.publish.lock import Locks, publisher_locks
-from service.publish.publisher import Publisher
-from service.push.hub import Hub, running_hub
+
+if TYPE_CHECKING:  # live publishing, the mirror and the hub: `build` never loads them
+    from service.push.hub import Hub
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +121,8 @@ def check_listen(settings: Settings, port_setting: str = "port") -> None:
     """Before `serve` (or `publish` with its hub) builds anything: a host that resolves,
     and the port free on each of its addresses; SettingError naming the one at fault, in
     the words the web server uses when its own bind fails (a port taken in between)."""
+    import socket  # here: `build` never listens
+
     from service.web.server import bind_refusal  # serve loads the web anyway
 
     host, port = settings.host or "every interface", getattr(settings, port_setting)
@@ -154,6 +153,10 @@ def run_web_only(settings: Settings) -> None:
 def run_publisher(settings: Settings) -> None:
     """`seedfeeds publish`: build, then publish changes until a stop signal; with the
     hub on, it answers /websub on its own port meanwhile."""
+    from service.live.publishing import LivePublishing, first_build
+    from service.mirror import running as mirror
+    from service.push.hub import running_hub
+
     few_malloc_arenas()
     with publishing(settings) as locks, mirror.running(settings) as bucket:
         if settings.websub:  # after the locks: another publisher is the likelier cause
@@ -190,6 +193,10 @@ def run_server(settings: Settings) -> None:
     stands at once and rebuilds behind it, in this process (no forking beside the web
     server's threads): readers see no downtime, and every file is replaced atomically.
     """
+    from service.live.publishing import Startup
+    from service.mirror import running as mirror
+    from service.push.hub import running_hub
+
     few_malloc_arenas()
     check_listen(settings)
     startup = Startup(settings)
@@ -220,60 +227,3 @@ def _serve_web(settings: Settings, hub: Hub | None) -> None:
     from service.web.app import create_app
 
     serve(mounted(hub, create_app(settings)), settings)
-
-
-def first_build(settings: Settings, bucket: Mirror | None) -> Publisher:
-    """The first pass of live publishing, followed by the bucket mirror if there is one."""
-    return initial_build(settings) if bucket is None else mirror.initial_build(settings, bucket)
-
-
-class Startup:
-    """The first build, then live publishing: before serving, or beside it on a thread."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.bucket: Mirror | None = None  # the bucket mirror, once it is started
-        self.live: LivePublishing | None = None
-        self.failure: Exception | None = None
-        self._stopping = False
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def run(self) -> None:
-        """Build, then go live (unless a stop came first)."""
-        publisher = first_build(self.settings, self.bucket)
-        with self._lock:
-            if self._stopping:
-                publisher.close()
-                return
-            self.live = LivePublishing(self.settings, publisher)
-            self.live.start()
-
-    def in_background(self) -> None:
-        """``run`` on a thread. If it fails, the process stops: serving a site that
-        nothing publishes would hide the failure behind a healthy web server."""
-        def build() -> None:
-            try:
-                self.run()
-            except Exception as exc:
-                self.failure = exc
-                log.error("the first publish pass failed, stopping: %s", exc)
-                _thread.interrupt_main()  # stops the web server as Ctrl-C would
-
-        self._thread = threading.Thread(target=build, name="first-build")
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Finish the build in flight, stop live publishing; re-raise a build failure."""
-        with self._lock:
-            self._stopping = True
-        if self._thread is not None:
-            if self._thread.is_alive():
-                log.info("waiting for the first publish pass to finish")
-            self._thread.join()
-        if self.live is not None:
-            self.live.stop()
-        if isinstance(self.failure, StartupError):
-            raise self.failure  # the command's one-line refusal, as in the main thread
-        if self.failure is not None:
-            raise RuntimeError("the first publish pass failed") from self.failure

@@ -4,6 +4,7 @@ comes before them, and the web knows nothing of seeds, the catalog or the publis
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,20 @@ WEB_MAY_LOAD = ("service.seed", "service.seed.markdown")
 NOT_IN_WEB = ("feedgen", "watchdog", "apscheduler", "sqlite3", "boto3", "botocore",
               "service.seed", "service.catalog", "service.publish", "service.mirror",
               "service.push", "service.live")
+
+# What `seedfeeds check` and `build` of plain-text dump files must not load: what other
+# commands run (the web, the scheduler, the watcher, the hub, the bucket), what only
+# other seed files need (front matter, Markdown, legacy encodings), the references the
+# tests hold the feeds and pages to (feedgen, the Jinja templates), and the process pool
+# of a large build. Each costs every build its import time, 10 to 60 ms.
+NOT_IN_BUILD = ("flask", "werkzeug", "waitress", "prometheus_client", "apscheduler",
+                "watchdog", "boto3", "botocore", "yaml", "markdown_it", "charset_normalizer",
+                "feedgen", "lxml", "jinja2", "multiprocessing", "concurrent.futures.process",
+                "urllib.request", "service.web", "service.live", "service.push",
+                "service.mirror.mirror", "service.mirror.plan")
+NOT_IN_CHECK = (*NOT_IN_BUILD, "service.render", "service.publish.publisher",
+                "service.mirror")
+PLAIN_SEEDS = ("dump_doubled_headers.txt", "release_time_forms.txt", "page_furniture.txt")
 
 
 def modules() -> list[Path]:
@@ -112,6 +127,38 @@ def test_the_web_app_loads_no_feed_library_watcher_scheduler_or_state() -> None:
                             check=True, cwd=ROOT).stdout.split()
     assert "flask" in loaded  # the probe works
     assert not [m for m in loaded if m.startswith(NOT_IN_WEB) and m not in WEB_MAY_LOAD]
+
+
+def command_loads(arguments: list[str]) -> list[str]:
+    """The modules loaded once ``seedfeeds ARGUMENTS`` has run, in a fresh interpreter."""
+    code = ("import sys\nfrom service.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as done:\n    assert not done.code, done.code\n"
+            "print(' '.join(sys.modules))")
+    return subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True,
+                          text=True, check=True, cwd=ROOT).stdout.split()
+
+
+@pytest.fixture
+def plain_seeds(tmp_path: Path) -> Path:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name in PLAIN_SEEDS:
+        shutil.copyfile(ROOT / "tests" / "data" / "seeds" / name, seeds / name)
+    return seeds
+
+
+def test_a_build_of_plain_text_seeds_loads_only_what_it_uses(plain_seeds: Path) -> None:
+    feeds = plain_seeds.parent / "feeds"
+    loaded = command_loads(["build", "--seeds", str(plain_seeds), "--feeds", str(feeds),
+                            "--state", str(plain_seeds.parent / "state.sqlite")])
+    assert (feeds / "all.atom").is_file() and "service.publish.publisher" in loaded
+    assert [m for m in loaded if m.startswith(NOT_IN_BUILD)] == []
+
+
+def test_a_check_of_plain_text_seeds_loads_only_the_seed_reader(plain_seeds: Path) -> None:
+    loaded = command_loads(["check", str(plain_seeds)])
+    assert "service.seed.read" in loaded
+    assert [m for m in loaded if m.startswith(NOT_IN_CHECK)] == []
 
 
 def test_the_top_holds_the_core_and_the_cli_only() -> None:

@@ -2,17 +2,22 @@
 in the seeds folder is published as it happens.
 
 The first build comes before: ``initial_build`` publishes the folder once, and the
-rescan that follows the start of watching publishes what changed meanwhile.
+rescan that follows the start of watching publishes what changed meanwhile. ``Startup``
+runs the two for `serve`: before it serves, or beside it on a thread.
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import logging
+import threading
 
-from service.config import Settings
+from service.config import Settings, StartupError
 from service.live.scheduler import PublishScheduler
 from service.live.watcher import Watcher
+from service.mirror import running as mirror
+from service.mirror.mirror import Mirror
 from service.publish.publisher import Publisher
 from service.publish.status import PassFailed, PassReport
 from service.seed.folder import QUIET, RESCAN
@@ -76,3 +81,60 @@ def initial_build(settings: Settings) -> Publisher:
     with contextlib.suppress(PassFailed):  # logged by the publisher, retried when live
         publisher.publish(None)
     return publisher
+
+
+def first_build(settings: Settings, bucket: Mirror | None) -> Publisher:
+    """The first pass of live publishing, followed by the bucket mirror if there is one."""
+    return initial_build(settings) if bucket is None else mirror.initial_build(settings, bucket)
+
+
+class Startup:
+    """The first build, then live publishing: before serving, or beside it on a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bucket: Mirror | None = None  # the bucket mirror, once it is started
+        self.live: LivePublishing | None = None
+        self.failure: Exception | None = None
+        self._stopping = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """Build, then go live (unless a stop came first)."""
+        publisher = first_build(self.settings, self.bucket)
+        with self._lock:
+            if self._stopping:
+                publisher.close()
+                return
+            self.live = LivePublishing(self.settings, publisher)
+            self.live.start()
+
+    def in_background(self) -> None:
+        """``run`` on a thread. If it fails, the process stops: serving a site that
+        nothing publishes would hide the failure behind a healthy web server."""
+        def build() -> None:
+            try:
+                self.run()
+            except Exception as exc:
+                self.failure = exc
+                log.error("the first publish pass failed, stopping: %s", exc)
+                _thread.interrupt_main()  # stops the web server as Ctrl-C would
+
+        self._thread = threading.Thread(target=build, name="first-build")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the build in flight, stop live publishing; re-raise a build failure."""
+        with self._lock:
+            self._stopping = True
+        if self._thread is not None:
+            if self._thread.is_alive():
+                log.info("waiting for the first publish pass to finish")
+            self._thread.join()
+        if self.live is not None:
+            self.live.stop()
+        if isinstance(self.failure, StartupError):
+            raise self.failure  # the command's one-line refusal, as in the main thread
+        if self.failure is not None:
+            raise RuntimeError("the first publish pass failed") from self.failure

@@ -14,19 +14,22 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.config import Settings, refusal
-from service.mirror.aws import StoreError
 from service.mirror.local import NoSite, Snapshot, from_folder, from_publisher
-from service.mirror.mirror import Mirror
 from service.mirror.objects import OWN
-from service.mirror.plan import Item, Plan, plan
 from service.publish.lock import Lock, feeds_lock
 from service.publish.publisher import Publisher
 from service.publish.sources import Progress
 from service.publish.status import PassFailed, PassReport
 from service.seed.folder import QUIET
+
+# The mirror itself is imported when there is a bucket: a build without one would pay
+# 25 ms for its modules.
+if TYPE_CHECKING:
+    from service.mirror.mirror import Mirror
+    from service.mirror.plan import Item, Plan
 
 Echo = Callable[[str, bool], Any]  # a line, and whether it tells of success
 
@@ -72,6 +75,8 @@ def checked(settings: Settings, lazy: bool = True) -> Mirror | None:
     publisher holds the prefix; ``lazy``: it locks the prefix only to write."""
     if not settings.publish_to:
         return None
+    from service.mirror.mirror import Mirror
+
     mirror = Mirror(settings, lazy)
     holder = mirror.holder()
     if holder is not None:
@@ -168,6 +173,10 @@ def sync(settings: Settings, dry_run: bool, echo: Echo) -> int:
 def _dry_run(settings: Settings, snapshot: Snapshot, echo: Echo) -> int:
     """What a sync would upload and delete, one line each, and a summary; nothing is
     written (not even the lock)."""
+    from service.mirror.aws import StoreError
+    from service.mirror.mirror import Mirror
+    from service.mirror.plan import plan
+
     with stopped_after(Mirror(settings)) as mirror:
         assert mirror is not None
         try:

@@ -17,14 +17,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.publish.writer import Changes, SiteWriter
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 Job = tuple[Any, ...]
 BATCH = 2000  # work per batch, in units of one article page: amortises a round trip
@@ -54,7 +55,8 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     write other files than the jobs do (the workers' writes are merged at the end).
 
     ``weight`` is a job's cost relative to the cheapest: the batches are cut to equal
-    weight, heaviest jobs first, so no worker is left with the slow tail alone."""
+    weight, heaviest jobs first, so no worker is left with the slow tail alone. Every
+    write is done when it returns (``SiteWriter.finish``): a failed one raises here."""
     total = len(jobs)
     if workers <= 1 or total < 2:
         done, total = 0, 0
@@ -69,7 +71,13 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     progress(done, total)
         run_here(jobs)
         meanwhile(run_here)
+        writer.finish()
         return
+    # Here: a build too small to fork never pays their 15 ms of imports.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    writer.finish()  # its helper threads stopped: a process forks safely with one thread
     global _context
     _context = (do, writer)
     # Freeze the heap before forking: otherwise the workers' garbage collector walks the
@@ -103,6 +111,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     done += futures[future]
                     if progress:
                         progress(done, total)
+                writer.finish()
             except BaseException:
                 _stop_workers(pool)
                 raise
@@ -139,6 +148,8 @@ def batches(jobs: Sequence[Job], weight: Callable[[Job], int],
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Stop now rather than after the batches in flight: the build is abandoned, and
     every file a worker wrote was written whole (atomically) or not at all."""
+    import multiprocessing  # loaded with the pool
+
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in multiprocessing.active_children():  # the pool's: the only children
         worker.kill()  # SIGKILL: a worker holds nothing to clean up
@@ -168,4 +179,5 @@ def _work(batch: list[Job]) -> Changes:
     do, writer = _context
     for job in batch:
         do(job)
+    writer.finish()
     return writer.take_changes()

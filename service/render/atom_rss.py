@@ -12,17 +12,21 @@ link added, so every call sets each value explicitly and in a deliberate order. 
 RSS keeps only the self link of the feed's atom:links, and neither format has RFC
 5005's fh elements: extensions of ours add the other links (current, hubs,
 prev-archive) after the self link, and the fh elements after the feed's own.
+feedgen (and lxml under it) is imported on the reference's first call: publishing never
+calls it, and a build would pay 25 ms at start-up for it.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from functools import cache
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-from feedgen.entry import FeedEntry
-from feedgen.ext.base import BaseExtension
-from feedgen.feed import FeedGenerator
+if TYPE_CHECKING:
+    from feedgen.entry import FeedEntry
+    from feedgen.feed import FeedGenerator
 
 from service.identity import entry_id, feed_id
 from service.model import Entry, Feed
@@ -61,13 +65,14 @@ def _reference(feed: Feed) -> tuple[bytes, bytes]:
     generator = _generator(feed, feed.entries)
     marks = history(feed)
     if marks:
-        generator.register_extension("fh_atom", _History, atom=True, rss=False)
+        generator.register_extension("fh_atom", _feedgen().History, atom=True, rss=False)
         generator.fh_atom.marks = marks
     atom = generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
     _links(generator, feed, "rss")
     extra = document_links(feed, "rss")[1:]
     if extra or marks:
-        generator.register_extension("rss_links", _ChannelLinks, atom=False, rss=True)
+        generator.register_extension("rss_links", _feedgen().ChannelLinks, atom=False,
+                                     rss=True)
         generator.rss_links.links, generator.rss_links.marks = extra, marks
     with _RSS_LOCK:
         rss = generator.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
@@ -75,7 +80,7 @@ def _reference(feed: Feed) -> tuple[bytes, bytes]:
 
 
 def _generator(feed: Feed, entries: Sequence[Entry]) -> FeedGenerator:
-    generator = FeedGenerator()
+    generator = _feedgen().FeedGenerator()
     # RSS <author> must be an e-mail address, which we do not have: dc:creator
     # carries the name in RSS. Atom has its own <author>, so not there.
     generator.load_extension("dc", atom=False, rss=True)
@@ -105,42 +110,6 @@ def _links(generator: FeedGenerator, feed: Feed, fmt: str) -> None:
                              "type": "text/html"}], replace=True)
 
 
-class _History(BaseExtension):
-    """RFC 5005's ``<fh:archive/>`` or ``<fh:complete/>`` in an Atom feed."""
-
-    marks: tuple[str, ...] = ()
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS}
-
-    def extend_atom(self, feed: Any) -> Any:  # feedgen's lxml element, <feed>
-        for mark in self.marks:
-            feed.append(feed.makeelement(f"{{{FH_NS}}}{mark}"))
-        return feed
-
-
-class _ChannelLinks(BaseExtension):
-    """The ``<atom:link>``s of an RSS channel after its self link (current, hubs,
-    prev-archive), then the fh elements."""
-
-    links: Sequence[tuple[str, str, str | None]] = ()
-    marks: tuple[str, ...] = ()
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS} if self.marks else {}
-
-    def extend_rss(self, rss: Any) -> Any:  # feedgen's lxml element, <rss>
-        channel = rss[0]
-        after = channel.find(f"{{{ATOM_NS}}}link")
-        at = list(channel).index(after) + 1 if after is not None else len(channel)
-        for offset, (href, rel, kind) in enumerate(self.links):
-            attributes = {"href": href, "rel": rel, **({"type": kind} if kind else {})}
-            channel.insert(at + offset, channel.makeelement(f"{{{ATOM_NS}}}link", attributes))
-        for mark in self.marks:
-            channel.append(channel.makeelement(f"{{{FH_NS}}}{mark}"))
-        return rss
-
-
 def _fill_entry(item: FeedEntry, entry: Entry) -> None:
     item.id(entry_id(entry))  # also the RSS guid, isPermaLink="false"
     item.title(entry.title)
@@ -149,7 +118,7 @@ def _fill_entry(item: FeedEntry, entry: Entry) -> None:
     # link (the source) would then be a duplicate alternate, so there is one.
     item.link(href=entry.url, rel="alternate")
     if entry.link:  # the original article: rel="related", and a line readers show
-        item.register_extension("original", _OriginalLink, atom=True, rss=True)
+        item.register_extension("original", _feedgen().OriginalLink, atom=True, rss=True)
         item.original.url = entry.link
     item.published(entry.published)  # also the RSS pubDate
     item.updated(entry.updated)  # the default is now()
@@ -165,18 +134,62 @@ def _fill_entry(item: FeedEntry, entry: Entry) -> None:
         item.dc.dc_creator(entry.author)
 
 
-class _OriginalLink(BaseExtension):
-    """The entry's original article, ``<link rel="related">`` in Atom (feedgen writes
-    no rel on entry links) and ``<atom:link rel="related">`` in an RSS item."""
+@cache
+def _feedgen() -> SimpleNamespace:
+    """feedgen's generator and the extensions of ours, made on first use."""
+    from feedgen.ext.base import BaseExtension
+    from feedgen.feed import FeedGenerator
 
-    url = ""
+    class History(BaseExtension):
+        """RFC 5005's ``<fh:archive/>`` or ``<fh:complete/>`` in an Atom feed."""
 
-    def extend_atom(self, entry: Any) -> Any:  # feedgen's lxml element, <entry>
-        # unqualified, as feedgen makes the entry's own (the feed's xmlns is the default)
-        entry.append(entry.makeelement("link", {"href": self.url, "rel": "related"}))
-        return entry
+        marks: tuple[str, ...] = ()
 
-    def extend_rss(self, item: Any) -> Any:  # <item>
-        item.append(item.makeelement(f"{{{ATOM_NS}}}link", {"href": self.url,
-                                                            "rel": "related"}))
-        return item
+        def extend_ns(self) -> dict[str, str]:
+            return {"fh": FH_NS}
+
+        def extend_atom(self, feed: Any) -> Any:  # feedgen's lxml element, <feed>
+            for mark in self.marks:
+                feed.append(feed.makeelement(f"{{{FH_NS}}}{mark}"))
+            return feed
+
+    class ChannelLinks(BaseExtension):
+        """The ``<atom:link>``s of an RSS channel after its self link (current, hubs,
+        prev-archive), then the fh elements."""
+
+        links: Sequence[tuple[str, str, str | None]] = ()
+        marks: tuple[str, ...] = ()
+
+        def extend_ns(self) -> dict[str, str]:
+            return {"fh": FH_NS} if self.marks else {}
+
+        def extend_rss(self, rss: Any) -> Any:  # feedgen's lxml element, <rss>
+            channel = rss[0]
+            after = channel.find(f"{{{ATOM_NS}}}link")
+            at = list(channel).index(after) + 1 if after is not None else len(channel)
+            for offset, (href, rel, kind) in enumerate(self.links):
+                attributes = {"href": href, "rel": rel, **({"type": kind} if kind else {})}
+                channel.insert(at + offset,
+                               channel.makeelement(f"{{{ATOM_NS}}}link", attributes))
+            for mark in self.marks:
+                channel.append(channel.makeelement(f"{{{FH_NS}}}{mark}"))
+            return rss
+
+    class OriginalLink(BaseExtension):
+        """The entry's original article, ``<link rel="related">`` in Atom (feedgen writes
+        no rel on entry links) and ``<atom:link rel="related">`` in an RSS item."""
+
+        url = ""
+
+        def extend_atom(self, entry: Any) -> Any:  # feedgen's lxml element, <entry>
+            # unqualified, as feedgen makes the entry's own (the feed's xmlns is the default)
+            entry.append(entry.makeelement("link", {"href": self.url, "rel": "related"}))
+            return entry
+
+        def extend_rss(self, item: Any) -> Any:  # <item>
+            item.append(item.makeelement(f"{{{ATOM_NS}}}link", {"href": self.url,
+                                                                "rel": "related"}))
+            return item
+
+    return SimpleNamespace(FeedGenerator=FeedGenerator, History=History,
+                           ChannelLinks=ChannelLinks, OriginalLink=OriginalLink)

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from service import layout
 from service.model import Entry, Feed, Site, TagSummary
-from service.render import sitemap
+from service.render import html, sitemap
 from service.render.atom_rss import render_atom_and_rss
 from service.render.entries import ENTRIES as KEPT
 from service.render.entries import forget, keep
@@ -35,6 +35,7 @@ def forget_entries(but: Collection[str]) -> None:
     """Let go of the rendered parts of every entry but those of ``but`` (ids): after a
     pass, those its feeds list are all the next pass is likely to render again."""
     forget(but)
+    html.forget(but)
 
 
 def feed_files(feed: Feed) -> dict[str, bytes]:

@@ -38,7 +38,7 @@ class Kept(Generic[T]):
         does not refresh an entry's place: a dict lookup alone is cheap, and an entry
         every pass lists is soon rendered again, once."""
         held = self._parts.get(entry.id)  # one dict read: atomic under the GIL
-        if held is None or (held[0] is not entry and held[0] != entry):
+        if held is None or (held[0] is not entry and not _same(held[0], entry)):
             return None
         return held[1]
 
@@ -56,3 +56,10 @@ class Kept(Generic[T]):
         with self._lock:
             for article_id in [i for i in self._parts if i not in ids]:
                 del self._parts[article_id]
+
+
+def _same(kept: Entry, entry: Entry) -> bool:
+    """Equal values, dates in the same offset: equal datetimes are the same instant,
+    and the same instant in another offset is written otherwise."""
+    return (kept == entry and kept.published.utcoffset() == entry.published.utcoffset()
+            and kept.updated.utcoffset() == entry.updated.utcoffset())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from xml.sax.saxutils import escape
 
 from service.model import Entry
 
@@ -24,14 +23,20 @@ URLSET_TAIL = b"</urlset>\n"
 _INDEX_HEAD = _XML + f'<sitemapindex xmlns="{SITEMAP_NS}">\n'.encode()
 _INDEX_TAIL = b"</sitemapindex>\n"
 _NEWS_HEAD = _XML + f'<urlset xmlns="{SITEMAP_NS}" xmlns:news="{NEWS_NS}">\n'.encode()
-_QUOTES = {'"': "&quot;"}  # in text only & < > must be; " too, for the reader's sake
 # Characters XML 1.0 cannot carry at all, not even as references.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def _escape(value: str) -> str:
+    """``& < >`` as entities: xml.sax.saxutils.escape, without its import of
+    urllib.request (12 ms at start-up)."""
+    return value.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
 def text(value: str) -> str:
     """``value`` as XML character data: markup characters escaped, impossible ones gone."""
-    return escape(_NOT_XML.sub("", value), _QUOTES)
+    # in text only & < > must be escaped; " too, for the reader's sake
+    return _escape(_NOT_XML.sub("", value)).replace('"', "&quot;")
 
 
 def w3c(when: datetime) -> str:
@@ -45,7 +50,7 @@ def url_row(loc: str, lastmod: str | None) -> bytes:
     is only escaped: the base URL setting refuses control characters, and the rest of
     every URL is a uuid or a percent-encoded slug (this runs 100,000 times a build)."""
     dated = "" if lastmod is None else f"<lastmod>{lastmod}</lastmod>"
-    return f"<url><loc>{escape(loc)}</loc>{dated}</url>\n".encode()
+    return f"<url><loc>{_escape(loc)}</loc>{dated}</url>\n".encode()
 
 
 def urlset(rows: list[bytes]) -> bytes:
@@ -63,7 +68,7 @@ def sitemap_index(parts: Iterable[tuple[str, str | None]]) -> bytes:
 
 def news_row(name: str, language: str, entry: Entry) -> bytes:
     """One article of a Google News sitemap, published by ``name``."""
-    return (f"<url><loc>{escape(entry.url)}</loc><news:news><news:publication>"
+    return (f"<url><loc>{_escape(entry.url)}</loc><news:news><news:publication>"
             f"<news:name>{text(name)}</news:name><news:language>{text(language)}"
             f"</news:language></news:publication>"
             f"<news:publication_date>{w3c(entry.published)}</news:publication_date>"

@@ -17,8 +17,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-import charset_normalizer
-
 _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -186,6 +184,9 @@ def _decode(data: bytes) -> tuple[str, str]:
         as_gb = None
     if as_gb is not None:
         if len(data) - _ascii_count(data) >= _DETECT_MIN_BYTES:
+            # Imported here: only a legacy-encoded file needs it (15 ms at start-up).
+            import charset_normalizer
+
             best = charset_normalizer.from_bytes(data, cp_isolation=_CJK_CODECS).best()
             if best is not None and best.encoding in {"cp950", "big5hkscs"}:
                 return best.encoding, data.decode(best.encoding, "replace")
