@@ -1,7 +1,7 @@
 """How each figure grows with the size of a site: one corpus after another.
 
     python bench/scale.py [--sizes 1000,10000,100000,300000] [--huge] [--no-hugo]
-                          [--out /dev/shm/...]
+                          [--baseline /path/to/an/older/checkout] [--out /dev/shm/...]
 
 For each corpus (from ../shared/tools/make_corpus.py's copy in bench/, 200 tags, 100
 articles a file), in one run:
@@ -14,7 +14,8 @@ articles a file), in one run:
    and it answers;
 3. the pass of one new 10-article file dropped into its seeds, as status.json reports it;
 4. a restart (SIGTERM, then start again): seconds until it answers, and until the first
-   pass behind it is done.
+   pass behind it is done (in the web server's process, so not forked); then its
+   resident memory.
 
 ``--huge`` adds 1,000,000 articles. Output goes to tmpfs by default, like bench/build.py.
 """
@@ -49,10 +50,17 @@ NEW_FILE = "".join(f"Breaking story number {n} arrives! Navy | Harbour News\n"
                    for n in range(10))
 
 
-def cold(seeds: Path, out: Path) -> tuple[float, float, Written]:
+def command(code: Path | None) -> list[str]:
+    """How to run seedfeeds: this checkout's, or (``code``) an older checkout's with this
+    venv (-m puts the working folder first on sys.path: the checkout's code)."""
+    return [str(SEEDFEEDS)] if code is None else [sys.executable, "-m", "service"]
+
+
+def cold(seeds: Path, out: Path, code: Path | None) -> tuple[float, float, Written]:
     feeds = out / "build" / "feeds"
-    seconds, peak = timed_run([str(SEEDFEEDS), "build", "--seeds", str(seeds), "--feeds",
-                               str(feeds), "--state", str(out / "build" / "state.sqlite")])
+    seconds, peak = timed_run([*command(code), "build", "--seeds", str(seeds), "--feeds",
+                               str(feeds), "--state", str(out / "build" / "state.sqlite")],
+                              cwd=code)
     written = written_in(feeds)
     shutil.rmtree(out / "build", ignore_errors=True)
     return seconds, peak, written
@@ -61,8 +69,8 @@ def cold(seeds: Path, out: Path) -> tuple[float, float, Written]:
 class Serve:
     """`seedfeeds serve` on a copy of the seeds, in a folder of its own."""
 
-    def __init__(self, seeds: Path, out: Path) -> None:
-        self.root = out / "serve"
+    def __init__(self, seeds: Path, out: Path, code: Path | None) -> None:
+        self.root, self.code = out / "serve", code
         shutil.copytree(seeds, self.root / "seeds")
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -71,9 +79,9 @@ class Serve:
         """Start; seconds until /healthz answers 200."""
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [str(SEEDFEEDS), "serve", "--seeds", str(self.root / "seeds"), "--feeds",
+            [*command(self.code), "serve", "--seeds", str(self.root / "seeds"), "--feeds",
              str(self.root / "feeds"), "--state", str(self.root / "state.sqlite"),
-             "--port", str(self.port), "--websub", "false"],
+             "--port", str(self.port), "--websub", "false"], cwd=self.code,
             stdout=subprocess.DEVNULL, stderr=(self.root / "serve.log").open("ab"))
         while not self._healthy():
             if self.process.poll() is not None:
@@ -122,16 +130,16 @@ class Serve:
             self.process.wait(timeout=120)
 
 
-def measure(articles: int, out: Path, hugo: bool) -> dict[str, str]:
+def measure(articles: int, out: Path, hugo: bool, code: Path | None = None) -> dict[str, str]:
     seeds = corpus(articles, max(10, articles // 100), 200)
-    row: dict[str, str] = {"articles": f"{articles:,}"}
-    seconds, peak, (files, size, archive_files, archive_size) = cold(seeds, out)
+    row: dict[str, str] = {"articles": f"{articles:,}" + (f" ({code.name})" if code else "")}
+    seconds, peak, (files, size, archive_files, archive_size) = cold(seeds, out, code)
     row["cold build"] = f"{seconds:.1f} s, {peak:,.0f} MiB"
     row["written"] = (f"{files:,} files, {size / 2**20:,.0f} MiB (archives {archive_files:,}, "
                       f"{archive_size / 2**20:,.0f} MiB)")
     found = cold_hugo(seeds, out) if hugo else None
     row["Hugo per-tag RSS"] = f"{found[0]:.1f} s, {found[1]:,.0f} MiB" if found else "-"
-    serve = Serve(seeds, out)
+    serve = Serve(seeds, out, code)
     try:
         serve.start()
         first = serve.wait_pass(None)
@@ -148,6 +156,8 @@ def measure(articles: int, out: Path, hugo: bool) -> dict[str, str]:
         row["restart: answering, first pass"] = (
             f"{answering:.1f} s, {answering + time.perf_counter() - since:.1f} s "
             f"(pass {float(str(restart_pass['seconds'])):.1f} s)")
+        time.sleep(2)
+        row["resident after restart"] = f"{serve.resident_mib():,.0f} MiB"
     finally:
         serve.stop()
         shutil.rmtree(serve.root, ignore_errors=True)
@@ -160,6 +170,8 @@ def main() -> None:
                         help="corpus sizes in articles, comma-separated")
     parser.add_argument("--huge", action="store_true", help="also 1,000,000 articles")
     parser.add_argument("--no-hugo", action="store_true", help="leave Hugo out")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="first measure each size with an older checkout (the before)")
     parser.add_argument("--out", type=Path, default=Path("/dev/shm") if
                         Path("/dev/shm").is_dir() else None,
                         help="where to build (default: a fresh folder on tmpfs)")
@@ -167,12 +179,14 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")] + ([1_000_000] if args.huge else [])
     rows = []
     for articles in sizes:
-        out = Path(tempfile.mkdtemp(prefix="seedfeeds-scale-", dir=args.out))
-        try:
-            rows.append(measure(articles, out, not args.no_hugo and articles <= 300_000))
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
-        print(rows[-1], file=sys.stderr)
+        for code in ([args.baseline.resolve()] if args.baseline else []) + [None]:
+            out = Path(tempfile.mkdtemp(prefix="seedfeeds-scale-", dir=args.out))
+            try:
+                hugo = code is None and not args.no_hugo and articles <= 300_000
+                rows.append(measure(articles, out, hugo, code))
+            finally:
+                shutil.rmtree(out, ignore_errors=True)
+            print(rows[-1], file=sys.stderr)
     print(f"\n{os.cpu_count()} cores; 200 tags, 100 articles a file\n")
     print("| " + " | ".join(rows[0]) + " |")
     print("|" + "---:|" * len(rows[0]))
