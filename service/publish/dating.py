@@ -9,6 +9,7 @@ before it is out, and the scheduler releases it at that time.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from service.catalog import released as views
 from service.catalog.catalog import Catalog, assign_slugs
 from service.catalog.records import Seen
 from service.catalog.state import State
-from service.catalog.texts import Texts
+from service.catalog.texts import RECENT, Texts
 from service.identity import tag_key
 from service.model import Entry, TagRef
 
@@ -56,20 +57,43 @@ class Releases:
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
         self._seen: dict[str, Seen] = {}  # the state's records ``remember`` read, for refresh
+        # What a pass made of its entries, kept until it ends: an entry is in several
+        # feeds and archives, and a cold pass sorts every feed by arrival.
+        self.recent = RECENT  # entries made to keep (a cold build's workers: more)
+        self._made: OrderedDict[str, Entry] = OrderedDict()
+        self._orders: dict[str, tuple[float, float, str]] = {}
+        self._updated: dict[str, int] = {}
 
     def entry(self, article_id: str) -> Entry:
         """A released article's entry, text and all, to render."""
-        dated = self.entries[article_id]
-        brief = self.catalog.articles[article_id]  # the copy published, as Dated's
-        return views.entry_of(brief, self.texts.text(brief), dated.published,
-                              dated.updated, views.tag_refs(brief, self._refs), self.base_url)
+        made = self._made.get(article_id)
+        if made is None:
+            dated = self.entries[article_id]
+            brief = self.catalog.articles[article_id]  # the copy published, as Dated's
+            made = self._made[article_id] = views.entry_of(
+                brief, self.texts.text(brief), dated.published, dated.updated,
+                views.tag_refs(brief, self._refs), self.base_url)
+            while len(self._made) > self.recent:
+                self._made.popitem(last=False)
+        return made
 
     def order_of(self, article_id: str) -> tuple[float, float, str]:
         """A released article's place: smallest newest (``views.order``)."""
-        return self.entries[article_id].order
+        order = self._orders.get(article_id)
+        if order is None:
+            order = self._orders[article_id] = self.entries[article_id].order
+        return order
 
     def updated_of(self, article_id: str) -> int:
-        return self.entries[article_id].updated_at
+        updated = self._updated.get(article_id)
+        if updated is None:
+            updated = self._updated[article_id] = self.entries[article_id].updated_at
+        return updated
+
+    def let_go(self) -> None:
+        """After a pass: forget what it made (the documents rendered hold theirs)."""
+        self._made, self._orders, self._updated = OrderedDict(), {}, {}
+        self.recent = RECENT
 
     def next_release(self) -> datetime | None:
         """When the next embargoed article is due, if any."""
@@ -99,6 +123,7 @@ class Releases:
     def renamed(self, key: str) -> None:
         """A tag's display name changed: entries must name it anew."""
         self._refs.pop(key, None)
+        self._made = OrderedDict()
 
     def refresh(self, dirty: set[str], now: float) -> set[str]:
         """Date the dirty articles anew; return the tag keys they touch.
@@ -115,6 +140,9 @@ class Releases:
         for article_id in dirty:
             old = self.entries.pop(article_id, None)
             self.embargoed.pop(article_id, None)
+            self._made.pop(article_id, None)
+            self._orders.pop(article_id, None)
+            self._updated.pop(article_id, None)
             if old is not None:
                 self.before[article_id] = old
                 tags.update(map(tag_key, old.tags))

@@ -138,6 +138,7 @@ class Planner:
         members = entries if not key else set(ids)
         updated = self.releases.updated_of
         numbers: set[int] = set()
+        started = log is None  # a process's first pass: feeds freeze their backlogs
         if log is None:
             log = self.logs[key] = FeedLog(self.state.archived.get(key, ()))
             numbers.update(log.start(ids, members.__contains__, updated))
@@ -148,7 +149,9 @@ class Planner:
             numbers.update(log.change(candidates, members.__contains__, updated))
         numbers.update(log.freeze(self.releases.order_of, updated,
                                   self.settings.entries, self.settings.archive_size,
-                                  self._rank() if len(log.open) > 4096 else None))
+                                  self._rank() if len(log.open) > 4096 or (
+                                      started and len(log.open) > self.settings.entries)
+                                  else None))
         self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
         return [("archive", key, number, log.archives[number - 1].ids)
                 for number in sorted(numbers)]

@@ -181,6 +181,7 @@ class Publisher:
         texts read: what a pass read and rendered beyond them is not needed again until
         a page or an archive of theirs must be rendered anew."""
         self.texts.let_go()
+        self.releases.let_go()
         render.forget_entries(but=self.planner.listed())
         self.texts.compact(self._live_briefs())
 
@@ -217,7 +218,7 @@ class Publisher:
                                   tags, now)
         kept = COLD_KEPT if workers > 1 else render.KEPT
         render.keep_entries(kept)
-        self.texts.recent = kept  # an entry whose parts are kept is read once, too
+        self.texts.recent = self.releases.recent = kept  # an entry kept is made once, too
         try:
             fanout.run(jobs, lambda job: self._run_job(job, now_dt), self.writer, workers,
                        (lambda done, total: progress("render", done, total)) if progress

@@ -47,10 +47,9 @@ class ArticleRows:
     def rebuild(self, entries: Mapping[str, Dated]) -> None:
         """Every row from scratch, sorted once (a cold pass)."""
         self.ids = sorted(entries, key=lambda i: arrival(entries[i].order))
-        self._rows, newest = {}, self._newest()
-        self._rows_from = newest
-        self.size = sum(len(self.row_of(i, entries[i], at >= newest))
-                        for at, i in enumerate(self.ids))
+        self._rows = {}  # all kept until the pass has joined every part: see let_go
+        self._rows_from = -1
+        self.size = sum(len(self.row_of(i, entries[i], True)) for i in self.ids)
         self._moved = 0
 
     def update(self, ids: Iterable[str], entries: Mapping[str, Dated],
