@@ -23,6 +23,7 @@ from service.publish.lock import Lock, feeds_lock
 from service.publish.publisher import Publisher
 from service.publish.sources import Progress
 from service.publish.status import PassFailed, PassReport
+from service.publish.writer import unlisted_files
 from service.seed.folder import QUIET
 
 # The mirror itself is imported when there is a bucket: a build without one would pay
@@ -41,11 +42,17 @@ class MirroredPublisher(Publisher):
     def __init__(self, settings: Settings, mirror: Mirror, **options: Any) -> None:
         super().__init__(settings, **options)
         self.mirror = mirror
+        self.pages: set[str] = set()  # the article pages and archives published
 
     def publish(self, paths: Iterable[str] | None = None,
                 progress: Progress | None = None) -> PassReport:
         report = super().publish(paths, progress)
-        self.mirror.offer(from_publisher(self.writer.manifest, self.writer.pages,
+        if report.cold:  # every page written or found: the folder says which are there
+            self.pages = unlisted_files(self.settings.feeds)
+        else:
+            self.pages |= self.pages_written
+            self.pages -= self.pages_gone
+        self.mirror.offer(from_publisher(self.writer.manifest, self.pages,
                                          self.pages_written, report.cold))
         return report
 

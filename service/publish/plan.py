@@ -10,7 +10,7 @@ are there. The plan is a list of jobs, rendered here or by forked workers (``fan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from service import layout
@@ -109,6 +109,13 @@ class Planner:
         """The ids of every subscription document as last rendered (those of the tag
         pages too): the entries a feed lists."""
         return {entry.id for feed in self.rendered.feeds.values() for entry in feed.entries}
+
+    def unlisted(self) -> Iterator[str]:
+        """The article pages and archive documents the site has (none on a first pass)."""
+        for article_id in self.releases.entries:
+            yield layout.article_file(article_id)
+        for key, log in self.logs.items():
+            yield from self._archive_files(key, range(1, len(log.archives) + 1))
 
     def orphans(self, published: Iterable[str]) -> list[str]:
         """Files no article or tag accounts for (articles deleted while the publisher

@@ -67,7 +67,9 @@ class Publisher:
         self.texts = Texts(settings.state.parent)
         self.failure: Failure | None = None
         self.passes = 0  # passes that succeeded
-        self.pages_written: set[str] = set()  # article pages the last pass wrote (mirror/)
+        # The article pages and archives the last pass wrote and removed (mirror/)
+        self.pages_written: set[str] = set()
+        self.pages_gone: set[str] = set()
         self._start_afresh({})
         left = clean_temp_files(settings.feeds)
         if left:
@@ -95,7 +97,8 @@ class Publisher:
         is raised; the next pass (``retry_in`` says when) starts afresh, so nothing the
         failed pass left undone is taken as done."""
         started, now = time.perf_counter(), self.clock()
-        if paths is None and not self._afresh and not self.writer.intact():
+        if (paths is None and not self._afresh
+                and not self.writer.intact(self.planner.unlisted())):
             log.warning("the published site in %s is damaged or gone: rebuilding it",
                         self.settings.feeds)
             self._start_afresh(self._held())
@@ -110,6 +113,7 @@ class Publisher:
             log.info("publishing works again, after %d failed attempts",
                      self.failure.attempts)
         self.failure, self._afresh = None, False
+        self.writer.settled()
         self.sources.earlier = {}  # the catalog holds every file's articles again
         self.passes += 1
         log.info("publish pass: %s", report.line())
@@ -266,6 +270,7 @@ class Publisher:
         changes = self.writer.take_changes()
         # A cold pass's mirror uploads every page anyway: no need to hold their names twice.
         self.pages_written = set() if cold else changes.pages
+        self.pages_gone = changes.gone
         count = changes.count
         errors, warnings = self.problems()
         next_release = self.releases.next_release()

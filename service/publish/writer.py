@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -60,11 +61,13 @@ class WriteCount:
 
 @dataclass
 class Changes:
-    """What a writer did since it was last asked: counts, new manifest rows, new pages."""
+    """What a writer did since it was last asked: counts, new manifest rows, and the
+    unlisted files (article pages, archives) written and removed."""
 
     count: WriteCount = field(default_factory=WriteCount)
     records: dict[str, Record] = field(default_factory=dict)
     pages: set[str] = field(default_factory=set)
+    gone: set[str] = field(default_factory=set)
 
 
 class SiteWriter:
@@ -76,8 +79,11 @@ class SiteWriter:
         root.mkdir(parents=True, exist_ok=True)
         self.manifest: dict[str, Record] = _load_manifest(root / layout.MANIFEST)
         self._manifest_changed = False
-        # The unlisted files (article pages, archives) it knows: those found at start.
-        self.pages: set[str] = unlisted_files(root)
+        # The unlisted files (article pages, archives) found at start, until a first pass
+        # is done: it compares its pages with those there, and writes the rest unread.
+        # Later passes compare with the disk (a name of each of a million pages held for
+        # good would be a tenth of the publisher's memory).
+        self._found: set[str] | None = unlisted_files(root)
         self.changes = Changes()
         self._rows: dict[str, tuple[Record, str]] = {}  # path -> its manifest row, as text
         self._packer = atomic.Packer(self._packed)
@@ -116,11 +122,11 @@ class SiteWriter:
     def _write_page(self, path: str, data: bytes) -> bool:
         """An unlisted file: no manifest row, no .gz; compared with the bytes on disk."""
         target = self._prefix + path
-        if path in self.pages and _same_bytes(target, data):
+        there = self._found is None or path in self._found
+        if there and _same_bytes(target, data):
             self.changes.count.unchanged += 1
             return False
         atomic.write(target, data)
-        self.pages.add(path)
         self.changes.pages.add(path)
         self.changes.count.written += 1
         return True
@@ -136,14 +142,21 @@ class SiteWriter:
             except FileNotFoundError:
                 existed = False
             existed = self.manifest.pop(name, None) is not None or existed
-            existed = name in self.pages or existed
-            self.pages.discard(name)
+            if self._found is not None:
+                self._found.discard(name)
+            if existed and layout.unlisted(name):
+                self.changes.gone.add(name)
             if existed:
                 self._manifest_changed = True
                 self.changes.count.removed += name == path
 
-    def intact(self) -> bool:
-        """Every file this writer published is still there, at its size: False after
+    def settled(self) -> None:
+        """A pass is done: from now on a page is compared with the disk's."""
+        self._found = None
+
+    def intact(self, unlisted: Iterable[str] = ()) -> bool:
+        """Every file this writer published is still there, at its size, and so are the
+        ``unlisted`` files (the article pages and archives the site has): False after
         ``rm -rf feeds/``, a restore of an old copy or a damaged disk, which the next
         pass then rebuilds. A stat per listed file, one listing of the article pages and
         one walk of the archives (no stat for those: 100,000 stats would cost a second)."""
@@ -152,11 +165,17 @@ class SiteWriter:
         for path, record in self.manifest.items():
             if not _has_size(self._prefix + path, record.size):
                 return False
-        return not self.pages or self.pages <= unlisted_files(self.root)
+        there: set[str] | None = None
+        for path in unlisted:
+            if there is None:
+                there = unlisted_files(self.root)
+            if path not in there:
+                return False
+        return True
 
     def files(self) -> set[str]:
-        """Every file this writer knows it has published, .gz siblings excluded."""
-        return {p for p in self.manifest if not p.endswith(".gz")} | self.pages
+        """Every file there is of those this writer publishes, .gz siblings excluded."""
+        return {p for p in self.manifest if not p.endswith(".gz")} | unlisted_files(self.root)
 
     def save_manifest(self) -> bool:
         """Write index.json if any file changed; True if it was written.
@@ -200,8 +219,8 @@ class SiteWriter:
         self.changes.count.add(changes.count)
         self.changes.records.update(changes.records)
         self.changes.pages |= changes.pages
+        self.changes.gone |= changes.gone
         self.manifest.update(changes.records)
-        self.pages |= changes.pages
         self._manifest_changed |= bool(changes.records)
 
     def _record(self, path: str, size: int, digest: str, now: datetime) -> None:
