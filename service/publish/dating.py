@@ -33,18 +33,13 @@ class Dated:
     published: datetime
     updated: datetime
     arrival: float  # its release, or its first sighting if that was later (epoch s)
+    updated_at: int  # ``updated`` in epoch seconds (a cold pass asks five times each)
 
     @property
     def order(self) -> tuple[float, float, str]:
-        """Its place (``views.order``): newest arrival first. Made when asked, as are
-        ``updated_at`` and the entry's tags: kept, they were most of a million entries'
-        memory."""
+        """Its place (``views.order``): newest arrival first. Made when asked, as are the
+        entry's tags: kept, they were a third of a million entries' memory."""
         return views.order(self.id, self.published.timestamp(), self.arrival)
-
-    @property
-    def updated_at(self) -> int:
-        """``updated`` in epoch seconds."""
-        return int(self.updated.timestamp())
 
 
 class Releases:
@@ -57,12 +52,11 @@ class Releases:
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
         self._seen: dict[str, Seen] = {}  # the state's records ``remember`` read, for refresh
-        # What a pass made of its entries, kept until it ends: an entry is in several
-        # feeds and archives, and a cold pass sorts every feed by arrival.
+        # The entries a pass made, kept until it ends: an entry is in several feeds and
+        # archives. (Only these: what a cold pass would keep of each article, freed after
+        # it, would stay as holes between what the process keeps.)
         self.recent = RECENT  # entries made to keep (a cold build's workers: more)
         self._made: OrderedDict[str, Entry] = OrderedDict()
-        self._orders: dict[str, tuple[float, float, str]] = {}
-        self._updated: dict[str, int] = {}
 
     def entry(self, article_id: str) -> Entry:
         """A released article's entry, text and all, to render."""
@@ -79,20 +73,14 @@ class Releases:
 
     def order_of(self, article_id: str) -> tuple[float, float, str]:
         """A released article's place: smallest newest (``views.order``)."""
-        order = self._orders.get(article_id)
-        if order is None:
-            order = self._orders[article_id] = self.entries[article_id].order
-        return order
+        return self.entries[article_id].order
 
     def updated_of(self, article_id: str) -> int:
-        updated = self._updated.get(article_id)
-        if updated is None:
-            updated = self._updated[article_id] = self.entries[article_id].updated_at
-        return updated
+        return self.entries[article_id].updated_at
 
     def let_go(self) -> None:
         """After a pass: forget what it made (the documents rendered hold theirs)."""
-        self._made, self._orders, self._updated = OrderedDict(), {}, {}
+        self._made = OrderedDict()
         self.recent = RECENT
 
     def next_release(self) -> datetime | None:
@@ -141,8 +129,6 @@ class Releases:
             old = self.entries.pop(article_id, None)
             self.embargoed.pop(article_id, None)
             self._made.pop(article_id, None)
-            self._orders.pop(article_id, None)
-            self._updated.pop(article_id, None)
             if old is not None:
                 self.before[article_id] = old
                 tags.update(map(tag_key, old.tags))
@@ -165,5 +151,6 @@ class Releases:
             refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
         for article, published, updated, stamp, first_seen in released:
             self.entries[article.id] = Dated(article.id, article.tags, published, updated,
-                                             views.arrival(stamp, first_seen))
+                                             views.arrival(stamp, first_seen),
+                                             int(updated.timestamp()))
         return tags

@@ -180,4 +180,9 @@ def _work(batch: list[Job]) -> Changes:
     for job in batch:
         do(job)
     writer.finish()
-    return writer.take_changes()
+    changes = writer.take_changes()
+    # Not the names of the pages written: a cold build's every page, which its publisher
+    # does not keep (its mirror lists the folder), and which, sent back, would be freed
+    # after the pass in holes between what the parent keeps.
+    changes.pages = set()
+    return changes
