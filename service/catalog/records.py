@@ -62,6 +62,13 @@ class Bucket(Sequence[tuple[str, int]]):
         return f"Bucket({list(self)!r})"
 
 
+class Sighting(NamedTuple):
+    """When the publisher first saw an article, and when it last changed: what dates it."""
+
+    first_seen: float
+    changed: float | None
+
+
 def archived_of(text: str) -> Bucket:
     """An archive's entries as stored ("id updated,..."): a tenth of the cost of JSON."""
     return Bucket.of((i, int(u)) for i, _, u in (p.partition(" ") for p in text.split(",") if p))

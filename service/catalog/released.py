@@ -10,13 +10,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from service import layout
-from service.catalog.records import Seen, to_datetime
+from service.catalog.records import Sighting, to_datetime
 from service.config import Settings
 from service.identity import tag_key
 from service.model import Brief, Entry, Feed, TagRef, TagSummary, Text
 
 
-def times_of(article: Brief, seen: Seen) -> tuple[datetime, datetime]:
+def times_of(article: Brief, seen: Sighting) -> tuple[datetime, datetime]:
     """Published and updated: the release time (or first sighting), and the last edit.
 
     An edit never moves ``published``; ``updated`` is never before it (an embargoed

@@ -16,10 +16,11 @@ SQLite itself reports as corrupt is copied aside (with ``-wal`` and ``-shm``).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from service.catalog import keptrows, statefile
@@ -196,20 +197,22 @@ class State:
         except sqlite3.Error as exc:
             raise statefile.pass_error(self.path, exc, self.busy_timeout, doing) from exc
 
-    def seen(self, ids: Collection[str] | None) -> dict[str, Seen]:
-        """The records of these articles (None: all) that the state has: read when a
-        pass needs them, not held, as a million would take a quarter of a gigabyte."""
+    def seen(self, ids: Collection[str] | None) -> Iterator[tuple[str, Seen]]:
+        """The records of these articles (None: all) that the state has, one by one:
+        read when a pass needs them, not held (a million would take a quarter of a
+        gigabyte, and a cold pass's, freed, would leave as much in holes)."""
         query = "SELECT id, first_seen, content_hash, changed FROM articles"
         try:
             if ids is None or len(ids) > 2000:  # one scan beats thousands of lookups
-                return {row[0]: Seen(row[1], row[2], row[3]) for row in self._db.execute(query)
-                        if ids is None or row[0] in ids}
-            found: dict[str, Seen] = {}
+                for row in self._db.execute(query):
+                    if ids is None or row[0] in ids:
+                        yield row[0], Seen(row[1], row[2], row[3])
+                return
             for at in range(0, len(wanted := list(ids)), 500):
                 chunk = wanted[at:at + 500]
-                found.update((row[0], Seen(row[1], row[2], row[3])) for row in self._db.execute(
-                    f"{query} WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-            return found
+                for row in self._db.execute(
+                        f"{query} WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall():
+                    yield row[0], Seen(row[1], row[2], row[3])
         except sqlite3.Error as exc:
             raise statefile.pass_error(self.path, exc, self.busy_timeout,
                                        "read article records") from exc
@@ -217,17 +220,20 @@ class State:
     @property
     def articles(self) -> dict[str, Seen]:
         """Every article record, read from the database (to inspect a state)."""
-        return self.seen(None)
+        return dict(self.seen(None))
 
-    def remember_articles(self, seen: dict[str, Seen]) -> None:
-        """Store new or changed article records (one transaction)."""
-        if not seen:
+    def remember_articles(self, seen: Mapping[str, Seen] | Iterable[tuple[str, Seen]]) -> None:
+        """Store new or changed article records (one transaction), taken one by one."""
+        rows = iter(seen.items() if isinstance(seen, Mapping) else seen)
+        first = next(rows, None)
+        if first is None:
             return
         with self._writing("record articles") as db:
             db.executemany(
                 "INSERT INTO articles VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
                 "content_hash = excluded.content_hash, changed = excluded.changed",
-                [(key, s.first_seen, s.content_hash, s.changed) for key, s in seen.items()])
+                ((key, s.first_seen, s.content_hash, s.changed)
+                 for key, s in itertools.chain((first,), rows)))
 
     def claim_slugs(self, claims: dict[str, str]) -> None:
         """Record slugs given to new tags; they are never given to another tag."""

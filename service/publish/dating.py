@@ -9,6 +9,7 @@ before it is out, and the scheduler releases it at that time.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime
 
 from service.catalog import released as views
 from service.catalog.catalog import Catalog, assign_slugs
-from service.catalog.records import Seen
+from service.catalog.records import Seen, Sighting
 from service.catalog.state import State
 from service.catalog.texts import RECENT, Texts
 from service.identity import tag_key
@@ -51,7 +52,7 @@ class Releases:
         self.before: dict[str, Dated] = {}  # the last refresh's ids: their old entries
         self.embargoed: dict[str, datetime] = {}  # id -> release time, still ahead
         self._refs: dict[str, TagRef] = {}  # tag key -> how entries name it
-        self._seen: dict[str, Seen] = {}  # the state's records ``remember`` read, for refresh
+        self._seen: dict[str, Sighting] = {}  # what ``remember`` read, for refresh
         # The entries a pass made, kept until it ends: an entry is in several feeds and
         # archives. (Only these: what a cold pass would keep of each article, freed after
         # it, would stay as holes between what the process keeps.)
@@ -89,20 +90,24 @@ class Releases:
 
     def remember(self, changed: Iterable[str], now: float) -> None:
         """First sightings and edits into the state: they date the articles."""
-        updates = {}
-        articles = self.catalog.articles
-        present = [i for i in changed if i in articles]
-        seen = self.state.seen(set(present))
-        for article_id in present:
-            digest = articles[article_id].digest.hex()
-            old = seen.get(article_id)
-            if old is None:
-                updates[article_id] = Seen(int(now), digest, None)
-            elif old.content_hash != digest:
-                updates[article_id] = Seen(old.first_seen, digest, int(now))
-        self.state.remember_articles(updates)
-        seen.update(updates)
-        self._seen = seen
+        articles, when = self.catalog.articles, int(now)
+        present = {i for i in changed if i in articles}
+        sighted: dict[str, Sighting] = {}
+        edited: list[str] = []
+        for article_id, old in self.state.seen(present):
+            if old.content_hash == articles[article_id].digest.hex():
+                sighted[article_id] = Sighting(old.first_seen, old.changed)
+            else:
+                sighted[article_id] = Sighting(old.first_seen, when)
+                edited.append(article_id)
+        new = Sighting(when, None)  # one for all: a cold build's every article
+        fresh = [i for i in present if i not in sighted]
+        sighted.update(dict.fromkeys(fresh, new))
+        # Written as made, not held: a cold build records every article.
+        self.state.remember_articles(
+            (i, Seen(sighted[i].first_seen, articles[i].digest.hex(), sighted[i].changed))
+            for i in itertools.chain(edited, fresh))
+        self._seen = sighted
 
     def due(self, now: float) -> set[str]:
         """Embargoed articles whose release time has come."""
@@ -123,7 +128,8 @@ class Releases:
         seen, self._seen = self._seen, {}
         self.before = {}
         if not dirty <= seen.keys():
-            seen.update(self.state.seen({i for i in dirty
+            seen.update((i, Sighting(record.first_seen, record.changed)) for i, record in
+                        self.state.seen({i for i in dirty
                                          if i not in seen and i in self.catalog.articles}))
         for article_id in dirty:
             old = self.entries.pop(article_id, None)
