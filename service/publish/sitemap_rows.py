@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from service import layout
 from service.model import TagSummary
@@ -33,6 +34,9 @@ class ArticleRows:
 
     def __init__(self, base_url: str, per_part: int) -> None:
         self.base_url, self.per_part = base_url, per_part
+        # An article's row is this long and its id's: ids are uuids, which no escape
+        # changes, and every lastmod has one length (``render.sitemap_lastmod``).
+        self._row_base = len(entry_row(base_url, "", _EPOCH))
         self.ids: list[str] = []  # oldest arrival first
         self.size = 0  # bytes of every row
         self.part_lastmods: list[str] = []  # the newest lastmod of each part
@@ -47,9 +51,8 @@ class ArticleRows:
     def rebuild(self, entries: Mapping[str, Dated]) -> None:
         """Every row from scratch, sorted once (a cold pass)."""
         self.ids = sorted(entries, key=lambda i: arrival(entries[i].order))
-        self._rows = {}  # all kept until the pass has joined every part: see let_go
-        self._rows_from = -1
-        self.size = sum(len(self.row_of(i, entries[i], True)) for i in self.ids)
+        self._rows, self._rows_from = {}, self._newest()
+        self.size = self._row_base * len(self.ids) + sum(map(len, self.ids))
         self._moved = 0
 
     def update(self, ids: Iterable[str], entries: Mapping[str, Dated],
@@ -71,7 +74,7 @@ class ArticleRows:
             if at == len(order) or order[at] != article_id:
                 continue  # not listed: nothing to take out
             row = self._rows.pop(article_id, None) or entry_row(self.base_url, article_id,
-                                                                 old)[1]
+                                                                 old.updated)[1]
             if new is not None and new.order == old.order:  # edited, or only looked at
                 stayed[article_id] = row
                 continue
@@ -99,7 +102,7 @@ class ArticleRows:
         """An article's row, rendered unless kept; kept if ``keep`` (the newest part's)."""
         row = self._rows.get(article_id)
         if row is None:
-            row = entry_row(self.base_url, article_id, dated)[1]
+            row = entry_row(self.base_url, article_id, dated.updated)[1]
             if keep:
                 self._rows[article_id] = row
         return row
@@ -182,8 +185,11 @@ class PageRows:
         return changed
 
 
-def entry_row(base_url: str, article_id: str, dated: Dated) -> Row:
-    return page_row(layout.article_url(base_url, article_id), render.sitemap_lastmod(dated.updated))
+def entry_row(base_url: str, article_id: str, updated: datetime) -> Row:
+    return page_row(layout.article_url(base_url, article_id), render.sitemap_lastmod(updated))
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
 
 
 def arrival(order_key: Key) -> Key:

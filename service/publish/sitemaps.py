@@ -18,7 +18,7 @@ hours, a reconcile pass at the latest. It is rendered only when its list changed
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from service import layout
@@ -66,7 +66,11 @@ class Sitemaps:
             self.articles.update(dirty, entries, releases.before)
             self.pages.update(tags, summaries)
         stamp = datetime.fromtimestamp(int(now), UTC)
-        files, stale = self._sitemap(writer, entries, cold)
+
+        def emit(files: Mapping[str, bytes]) -> None:  # a part as soon as it is joined
+            for path, data in files.items():
+                writer.write(path, data, stamp)
+        files, stale = self._sitemap(writer, entries, cold, emit)
         self.articles.let_go()
         files.update(self._news(releases, dirty, now, cold))
         if cold:
@@ -77,9 +81,12 @@ class Sitemaps:
             writer.remove(path)
         self.built = True
 
-    def _sitemap(self, writer: SiteWriter, entries: Mapping[str, Dated],
-                 cold: bool) -> tuple[dict[str, bytes], list[str]]:
-        """sitemap.xml and those of its parts that changed; and the parts now stale."""
+    def _sitemap(self, writer: SiteWriter, entries: Mapping[str, Dated], cold: bool,
+                 emit: Callable[[Mapping[str, bytes]], None]
+                 ) -> tuple[dict[str, bytes], list[str]]:
+        """sitemap.xml and those of its parts that changed (the article parts handed to
+        ``emit`` as they are joined: a million articles' are 150 MB); and the parts now
+        stale."""
         articles, pages = self.articles, self.pages
         changed = articles.take_changed(entries)
         pages.date_index(max(articles.part_lastmods, default=""))
@@ -96,7 +103,7 @@ class Sitemaps:
         if cold or not self.parts:  # a new site, or one that just outgrew a single file
             changed = set(range(count))
         for index in sorted(changed):
-            files.update(render.sitemap_part_file(index + 1, articles.part(index, entries)))
+            emit(render.sitemap_part_file(index + 1, articles.part(index, entries)))
         lastmods: list[str | None] = [lastmod or None for lastmod in articles.part_lastmods]
         # The pages' parts follow the articles': a new article part renumbers them.
         moved = cold or count != self.article_parts
@@ -104,7 +111,7 @@ class Sitemaps:
             lastmods.append(max(lastmod for lastmod, _ in chunk) or None)
             if pages_changed or moved:
                 files.update(render.sitemap_part_file(number, [row for _, row in chunk]))
-        if files or lastmods != self.parts:
+        if files or changed or lastmods != self.parts:
             files.update(render.sitemap_index_file(self.base_url, enumerate(lastmods, 1)))
         return files, self._stale(writer, lastmods, count, cold)
 
