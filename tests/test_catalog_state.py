@@ -66,7 +66,7 @@ def made_state(path: Path, articles: int = 3) -> dict[str, Seen]:
     """A real state holding ``articles`` records, written and closed by State itself."""
     seen = {f"id{n:05}": Seen(1_700_000_000.0 + n, f"{n:064x}", None) for n in range(articles)}
     state = State(path)
-    state.remember_articles(seen)
+    state.remember_articles(seen.items())
     state.close()
     return seen
 
@@ -216,7 +216,7 @@ def test_a_state_another_process_is_writing_opens_without_waiting(tmp_path):
         started = time.monotonic()
         state = State(path, busy_timeout=5.0)
         took = time.monotonic() - started
-        loaded = state.articles
+        loaded = dict(state.seen(None))
         state.close()
     assert loaded == seen
     assert took < 2.0
@@ -234,7 +234,7 @@ def test_a_state_locked_at_start_up_is_waited_for_then_refused_untouched(tmp_pat
         assert_refused(path, "locked by another process")
         assert time.monotonic() - started >= WAIT
     state = State(path)
-    assert state.articles == seen
+    assert dict(state.seen(None)) == seen
     state.close()
 
 
@@ -245,12 +245,12 @@ def test_a_write_to_a_locked_state_waits_then_fails_changing_nothing(tmp_path):
     with holding(path, "BEGIN IMMEDIATE"):
         started = time.monotonic()
         with pytest.raises(StateBusy, match="locked by another process"):
-            state.remember_articles({"new": Seen(1_800_000_000.0, "f" * 64, None)})
+            state.remember_articles([("new", Seen(1_800_000_000.0, "f" * 64, None))])
         assert time.monotonic() - started >= WAIT
-        assert state.articles == seen  # memory claims nothing the database lacks
+        assert dict(state.seen(None)) == seen  # memory claims nothing the database lacks
     state.close()
     again = State(path)
-    assert again.articles == seen
+    assert dict(again.seen(None)) == seen
     again.close()
     assert not [name for name in os.listdir(tmp_path) if "corrupt" in name]
 
@@ -268,15 +268,15 @@ def test_a_corrupt_state_is_copied_aside_with_its_wal_and_a_fresh_one_started(tm
     damaged, damaged_wal = path.read_bytes(), wal.read_bytes()
     with caplog.at_level(logging.WARNING):
         state = State(path)
-    assert state.articles == {} and state.slugs == {}
+    assert dict(state.seen(None)) == {} and state.slugs == {}
     assert len(state.warnings) == 1 and "corrupt" in state.warnings[0]
     assert state.warnings[0] in caplog.text
-    state.remember_articles({"new": Seen(1_800_000_000.0, "f" * 64, None)})
+    state.remember_articles([("new", Seen(1_800_000_000.0, "f" * 64, None))])
     state.close()
     [aside] = tmp_path.glob("state.sqlite.corrupt-*[0-9Z]")
     assert aside.read_bytes() == damaged
     assert Path(f"{aside}-wal").read_bytes() == damaged_wal
     assert Path(f"{aside}-shm").exists()
     reopened = State(path)
-    assert list(reopened.articles) == ["new"] and not reopened.warnings
+    assert list(dict(reopened.seen(None))) == ["new"] and not reopened.warnings
     reopened.close()

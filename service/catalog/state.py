@@ -20,7 +20,7 @@ import itertools
 import json
 import logging
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from service.catalog import keptrows, statefile
@@ -198,9 +198,8 @@ class State:
             raise statefile.pass_error(self.path, exc, self.busy_timeout, doing) from exc
 
     def seen(self, ids: Collection[str] | None) -> Iterator[tuple[str, Seen]]:
-        """The records of these articles (None: all) that the state has, one by one:
-        read when a pass needs them, not held (a million would take a quarter of a
-        gigabyte, and a cold pass's, freed, would leave as much in holes)."""
+        """The records of these articles (None: all) that the state has, one by one: read
+        when a pass needs them, not held (a million would take a quarter of a gigabyte)."""
         query = "SELECT id, first_seen, content_hash, changed FROM articles"
         try:
             if ids is None or len(ids) > 2000:  # one scan beats thousands of lookups
@@ -217,14 +216,9 @@ class State:
             raise statefile.pass_error(self.path, exc, self.busy_timeout,
                                        "read article records") from exc
 
-    @property
-    def articles(self) -> dict[str, Seen]:
-        """Every article record, read from the database (to inspect a state)."""
-        return dict(self.seen(None))
-
-    def remember_articles(self, seen: Mapping[str, Seen] | Iterable[tuple[str, Seen]]) -> None:
+    def remember_articles(self, seen: Iterable[tuple[str, Seen]]) -> None:
         """Store new or changed article records (one transaction), taken one by one."""
-        rows = iter(seen.items() if isinstance(seen, Mapping) else seen)
+        rows = iter(seen)
         first = next(rows, None)
         if first is None:
             return
