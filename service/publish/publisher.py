@@ -131,6 +131,8 @@ class Publisher:
         """Drop the failed pass's work, record the failure, say so once in full."""
         self._start_afresh(self._held())
         self.writer.take_changes()
+        self.texts.let_go()  # and what it read and rendered: the next pass renders afresh
+        render.forget_entries(but=())
         error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         first = self.failure is None
         since = now if self.failure is None else self.failure.since
