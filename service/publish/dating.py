@@ -158,5 +158,6 @@ class Releases:
         for article, published, updated, stamp, first_seen in released:
             self.entries[article.id] = Dated(article.id, article.tags, published, updated,
                                              views.arrival(stamp, first_seen),
-                                             int(updated.timestamp()))
+                                             int(stamp if updated is published
+                                                 else updated.timestamp()))
         return tags

@@ -34,9 +34,7 @@ class ArticleRows:
 
     def __init__(self, base_url: str, per_part: int) -> None:
         self.base_url, self.per_part = base_url, per_part
-        # An article's row is this long and its id's: ids are uuids, which no escape
-        # changes, and every lastmod has one length (``render.sitemap_lastmod``).
-        self._row_base = len(entry_row(base_url, "", _EPOCH))
+        self._row_base = row_length(base_url, "")
         self.ids: list[str] = []  # oldest arrival first
         self.size = 0  # bytes of every row
         self.part_lastmods: list[str] = []  # the newest lastmod of each part
@@ -65,7 +63,7 @@ class ArticleRows:
         def place(article_id: str) -> Key:
             dated = before[article_id] if article_id in leaving else entries[article_id]
             return arrival(dated.order)
-        stayed: dict[str, bytes] = {}  # ids at the same place: their old rows
+        stayed: dict[str, str] = {}  # ids at the same place: their old lastmods
         for article_id in ids:
             old, new = before.get(article_id), entries.get(article_id)
             if old is None:
@@ -73,12 +71,11 @@ class ArticleRows:
             at = bisect_left(order, arrival(old.order), key=place)
             if at == len(order) or order[at] != article_id:
                 continue  # not listed: nothing to take out
-            row = self._rows.pop(article_id, None) or entry_row(self.base_url, article_id,
-                                                                 old.updated)[1]
+            self._rows.pop(article_id, None)
             if new is not None and new.order == old.order:  # edited, or only looked at
-                stayed[article_id] = row
+                stayed[article_id] = render.sitemap_lastmod(old.updated)
                 continue
-            self.size -= len(row)
+            self.size -= self._row_base + len(article_id)
             del order[at]
             leaving.discard(article_id)
             self._moved = at if self._moved is None else min(self._moved, at)
@@ -88,14 +85,12 @@ class ArticleRows:
             if new is None:
                 continue
             at = bisect_left(order, arrival(new.order), key=place)
-            row = self.row_of(article_id, new, at >= self._newest())
-            if article_id in stayed:
-                if row != stayed[article_id]:
-                    self.size += len(row) - len(stayed[article_id])
+            if article_id in stayed:  # its row changes with its lastmod alone
+                if render.sitemap_lastmod(new.updated) != stayed[article_id]:
                     self._touched.add(at)
                 continue
             order.insert(at, article_id)
-            self.size += len(row)
+            self.size += self._row_base + len(article_id)
             self._moved = at if self._moved is None else min(self._moved, at)
 
     def row_of(self, article_id: str, dated: Dated, keep: bool) -> bytes:
@@ -187,6 +182,12 @@ class PageRows:
 
 def entry_row(base_url: str, article_id: str, updated: datetime) -> Row:
     return page_row(layout.article_url(base_url, article_id), render.sitemap_lastmod(updated))
+
+
+def row_length(base_url: str, article_id: str) -> int:
+    """The bytes of an article's row, whatever its date: ids are uuids, which no escape
+    changes, and every lastmod has one length (``render.sitemap_lastmod``)."""
+    return len(entry_row(base_url, article_id, _EPOCH)[1])
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)

@@ -26,7 +26,7 @@ from service.config import Settings
 from service.model import TagSummary
 from service.publish.dating import Dated, Releases
 from service.publish.news import Newest
-from service.publish.sitemap_rows import ArticleRows, PageRows, Row, page_row
+from service.publish.sitemap_rows import ArticleRows, PageRows, Row, row_length
 from service.publish.writer import SiteWriter
 from service.render import files as render
 
@@ -42,7 +42,7 @@ class Sitemaps:
         self.base_url = settings.base_url
         self.part_size = part_size or PART_SIZE
         # Article rows all have one length (uuid ids, dates of one length): cut by count.
-        probe = len(page_row(layout.article_url(self.base_url, "0" * 36), "0" * 20)[1])
+        probe = row_length(self.base_url, "0" * 36)
         self.articles = ArticleRows(self.base_url, max(1, min(self.part_size,
                                                             PART_BYTES // probe)))
         self.pages = PageRows(self.base_url)
