@@ -79,20 +79,26 @@ def linked_pages_answer(server: LiveServer) -> bool:
     return True
 
 
+def fails_then_heals(server: LiveServer, folder: Path, what: str) -> None:
+    """With ``folder`` full, a new file's pass fails and the site stays as it was; once
+    there is room, the failed pass is redone and the site is whole."""
+    filler = fill(folder)
+    (server.seeds / "market.txt").write_text(MARKET, encoding="utf-8")
+    wait_for(lambda: "publish pass failed" in server.log.read_text(), 10,
+             f"the pass on a full {what} did not fail")
+    assert server.titles() == ["The ferry is back!"]  # the site as it was
+    filler.unlink()
+    wait_for(lambda: "The fish market opens at dawn." in server.titles(), 10,
+             "the failed pass was not redone once there was room")
+    assert linked_pages_answer(server)
+    assert server.status()["failing"] is None
+
+
 def test_a_pass_that_failed_on_a_full_disk_is_redone_once_there_is_room(tmp_path: Path):
     server = LiveServer(tmp_path, "--debounce", "0.05")
     (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     with tmpfs(server.feeds, "2m"), server:
-        filler = fill(server.feeds)
-        (server.seeds / "market.txt").write_text(MARKET, encoding="utf-8")
-        wait_for(lambda: "publish pass failed" in server.log.read_text(), 10,
-                 "the pass on a full disk did not fail")
-        assert server.titles() == ["The ferry is back!"]  # the site as it was
-        filler.unlink()
-        wait_for(lambda: "The fish market opens at dawn." in server.titles(), 10,
-                 "the failed pass was not redone once there was room")
-        assert linked_pages_answer(server)
-        assert server.status()["failing"] is None
+        fails_then_heals(server, server.feeds, "disk")
 
 
 def test_a_pass_that_failed_on_a_full_state_folder_is_redone_once_there_is_room(
@@ -105,16 +111,7 @@ def test_a_pass_that_failed_on_a_full_state_folder_is_redone_once_there_is_room(
                             "--state", str(state / "state.sqlite"))
         (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
         with server:
-            filler = fill(state)
-            (server.seeds / "market.txt").write_text(MARKET, encoding="utf-8")
-            wait_for(lambda: "publish pass failed" in server.log.read_text(), 10,
-                     "the pass on a full state folder did not fail")
-            assert server.titles() == ["The ferry is back!"]  # the site as it was
-            filler.unlink()
-            wait_for(lambda: "The fish market opens at dawn." in server.titles(), 10,
-                     "the failed pass was not redone once there was room")
-            assert linked_pages_answer(server)
-            assert server.status()["failing"] is None
+            fails_then_heals(server, state, "state folder")
 
 
 def test_a_failing_pass_is_on_status_with_its_error_and_since_when(tmp_path: Path):
