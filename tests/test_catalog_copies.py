@@ -45,7 +45,9 @@ def test_each_id_is_published_from_the_first_path_that_holds_it(history):
         warned = sorted((p.path, p.message.split(";")[0]) for p in catalog.duplicates())
         assert warned == sorted((path, f"same article as {paths[0]}:1")
                                 for i, paths in holders.items() for path in set(paths[1:]))
-        assert catalog.tag_ids.get("news", set()) == set(expected)
+        ids = catalog.tag_ids.get("news", [])
+        assert set(ids) == set(expected)
+        assert len(ids) == len(set(ids))  # each id once
 
 
 def test_a_second_copy_then_the_first_gone_leaves_the_second_published():

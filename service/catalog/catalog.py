@@ -37,7 +37,9 @@ class Catalog:
 
     files: dict[str, tuple[Brief, ...]] = field(default_factory=dict)
     articles: dict[str, Brief] = field(default_factory=dict)  # id -> the published copy
-    tag_ids: dict[str, set[str]] = field(default_factory=dict)  # tag key -> article ids
+    # tag key -> its article ids, in no order: a list, where a set would cost five times
+    # the memory (a tag's few changes in a pass are applied at its end, in one sweep)
+    tag_ids: dict[str, list[str]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # tag key -> display name
     # id -> its copies by path, for the ids several files hold; an id one file holds
     # has one copy, the one published (a dict, or an entry, per article would be a
@@ -69,6 +71,8 @@ class Catalog:
                 self.files[path] = tuple(kept.values())
         changed: set[str] = set()
         tags: set[str] = set()
+        leaving: dict[str, set[str]] = {}  # tag key -> ids that leave its index
+        arriving: dict[str, list[str]] = {}  # tag key -> ids that join it
         for article_id, copies in working.items():
             if isinstance(copies, dict):
                 self._copies[article_id] = copies
@@ -85,14 +89,15 @@ class Catalog:
                 continue
             changed.add(article_id)
             if before is not None:
-                self._unindex(before)
+                self._unindex(before, leaving)
                 tags.update(map(tag_key, before.tags))
             if after is None:
                 del self.articles[article_id]
             else:
                 self.articles[article_id] = after
-                self._index(after)
+                self._index(after, arriving)
                 tags.update(map(tag_key, after.tags))
+        self._reindex(leaving, arriving)
         renamed = {key for key in tags if self._rename(key)}
         return Change(frozenset(changed), frozenset(tags), frozenset(renamed))
 
@@ -117,24 +122,36 @@ class Catalog:
             return copies
         return {self._paths.get(copies.source, copies.source): copies, path: article}
 
-    def _index(self, article: Brief) -> None:
+    def _index(self, article: Brief, arriving: dict[str, list[str]]) -> None:
         for name in article.tags:
             key = tag_key(name)
-            ids = self.tag_ids.get(key)
-            if ids is None:
-                ids, self._spellings[key] = set(), Counter()
-                self.tag_ids[key] = ids
-            ids.add(article.id)
-            self._spellings[key][name] += 1
+            arriving.setdefault(key, []).append(article.id)
+            spellings = self._spellings.get(key)
+            if spellings is None:
+                spellings = self._spellings[key] = Counter()
+            spellings[name] += 1
 
-    def _unindex(self, article: Brief) -> None:
+    def _unindex(self, article: Brief, leaving: dict[str, set[str]]) -> None:
         for name in article.tags:
             key = tag_key(name)
-            self.tag_ids[key].discard(article.id)
+            leaving.setdefault(key, set()).add(article.id)
             spellings = self._spellings[key]
             spellings[name] -= 1
             if spellings[name] <= 0:
                 del spellings[name]
+
+    def _reindex(self, leaving: dict[str, set[str]], arriving: dict[str, list[str]]) -> None:
+        """Apply an update's changes to the tag index: each tag's ids that leave are
+        swept out at once (an edited article leaves and joins again)."""
+        for key, gone in leaving.items():
+            ids = self.tag_ids[key]
+            ids[:] = [i for i in ids if i not in gone]
+        for key, joined in arriving.items():
+            ids = self.tag_ids.get(key)
+            if ids is None:
+                self.tag_ids[key] = joined
+            else:
+                ids += joined
 
     def _rename(self, key: str) -> bool:
         """Recompute a tag's display name (its most frequent spelling); True if it changed."""

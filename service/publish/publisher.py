@@ -157,7 +157,7 @@ class Publisher:
         self.releases.remember(change.articles, now)
         dirty = set(change.articles) | self.releases.due(now)
         for key in change.renamed:
-            dirty |= self.catalog.tag_ids.get(key, set())
+            dirty.update(self.catalog.tag_ids.get(key, ()))
             self.releases.renamed(key)
         if cold:
             dirty |= self.catalog.articles.keys()
