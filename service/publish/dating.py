@@ -125,6 +125,9 @@ class Releases:
         touches nothing: its tags appear nowhere before it is out."""
         tags: set[str] = set()
         released = []
+        # The times of the articles dated by their first sighting, one object for each
+        # time: a cold build's every undated article is first seen at once.
+        shared: dict[int, tuple[float, int]] = {}
         seen, self._seen = self._seen, {}
         self.before = {}
         if not dirty <= seen.keys():
@@ -143,11 +146,18 @@ class Releases:
                 continue
             record = seen[article_id]
             published, updated = views.times_of(article, record)
-            stamp = published.timestamp()
-            if stamp > now:
+            if article.published is None:  # dated by its sighting: shared by those seen with it
+                stamps = shared.get(record.first_seen)
+                if stamps is None:
+                    stamp = published.timestamp()
+                    stamps = shared[record.first_seen] = (stamp, int(stamp))
+            else:
+                stamp = published.timestamp()
+                stamps = (stamp, int(stamp))
+            if stamps[0] > now:
                 self.embargoed[article_id] = published
             else:
-                released.append((article, published, updated, stamp, record.first_seen))
+                released.append((article, published, updated, stamps, record.first_seen))
         keys = {tag_key(name) for article, *_ in released for name in article.tags}
         tags |= keys
         self.state.claim_slugs(assign_slugs(
@@ -155,9 +165,9 @@ class Releases:
         refs = self._refs
         for key in keys - refs.keys():
             refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
-        for article, published, updated, stamp, first_seen in released:
+        for article, published, updated, (stamp, whole), first_seen in released:
             self.entries[article.id] = Dated(article.id, article.tags, published, updated,
                                              views.arrival(stamp, first_seen),
-                                             int(stamp if updated is published
-                                                 else updated.timestamp()))
+                                             whole if updated is published
+                                             else int(updated.timestamp()))
         return tags
