@@ -147,11 +147,10 @@ class Catalog:
             ids = self.tag_ids[key]
             ids[:] = [i for i in ids if i not in gone]
         for key, joined in arriving.items():
-            ids = self.tag_ids.get(key)
-            if ids is None:
-                self.tag_ids[key] = joined
+            if key in self.tag_ids:
+                self.tag_ids[key] += joined
             else:
-                ids += joined
+                self.tag_ids[key] = joined
 
     def _rename(self, key: str) -> bool:
         """Recompute a tag's display name (its most frequent spelling); True if it changed."""

@@ -127,7 +127,7 @@ class Releases:
         released = []
         # The times of the articles dated by their first sighting, one object for each
         # time: a cold build's every undated article is first seen at once.
-        shared: dict[int, tuple[float, int]] = {}
+        shared: dict[float, tuple[float, int]] = {}
         seen, self._seen = self._seen, {}
         self.before = {}
         if not dirty <= seen.keys():
