@@ -45,26 +45,55 @@ class Text(NamedTuple):
     paragraphs: tuple[str, ...]
 
 
-@dataclass(slots=True, eq=False)
 class Brief:
     """An article as the catalog keeps it: what a pass needs to decide (id, tags, date,
     where it comes from, a digest of all it shows), and where its text is.
 
     ``body`` is where its text lies in the spill file (``catalog.texts``): a site of a
     million articles keeps a few hundred bytes of each in memory, not its paragraphs.
+    The digest, the line and that place are packed in one bytes object (47 bytes, the
+    size of the digest's own object and its two ints'): a third less memory an article.
     Compared by identity: the catalog asks whether a file's article is the very one it
     holds."""
 
-    id: str
-    tags: tuple[str, ...]
-    published: datetime | None
-    source: str
-    line: int
-    digest: bytes  # catalog.content_hash of the article
-    markup: str
-    link: str | None
-    author: str | None
-    body: int  # its text's place in the spill file: offset << 32 | length
+    __slots__ = ("_packed", "author", "id", "link", "markup", "published", "source", "tags")
+
+    def __init__(self, id: str, tags: tuple[str, ...], published: datetime | None,
+                 source: str, line: int, digest: bytes, markup: str, link: str | None,
+                 author: str | None, body: int) -> None:
+        self.id, self.tags, self.published, self.source = id, tags, published, source
+        self._packed = _pack_brief(digest, line, body)
+        self.markup, self.link, self.author = markup, link, author
+
+    @property
+    def digest(self) -> bytes:
+        """``catalog.content_hash`` of the article: 32 bytes."""
+        return self._packed[:_DIGEST]
+
+    @property
+    def line(self) -> int:
+        return int.from_bytes(self._packed[_DIGEST:_BODY], "little")
+
+    @property
+    def body(self) -> int:
+        """Its text's place in the spill file: offset << 32 | length."""
+        return int.from_bytes(self._packed[_BODY:], "little")
+
+    @body.setter
+    def body(self, place: int) -> None:
+        self._packed = self._packed[:_BODY] + place.to_bytes(_PLACE, "little")
+
+    def __repr__(self) -> str:
+        return f"Brief({self.id!r}, {self.source!r}:{self.line})"
+
+
+_DIGEST, _BODY, _PLACE = 32, 36, 11  # digest, line (4 bytes), place (a 56-bit offset)
+
+
+def _pack_brief(digest: bytes, line: int, body: int) -> bytes:
+    if len(digest) != _DIGEST:
+        raise ValueError(f"a digest is {_DIGEST} bytes, not {len(digest)}")
+    return digest + line.to_bytes(_BODY - _DIGEST, "little") + body.to_bytes(_PLACE, "little")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ the file whose path sorts first, whatever the order in which files come and go."
 
 from __future__ import annotations
 
+import hashlib
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +16,8 @@ IDS = ("one", "two", "three")
 
 
 def brief(article_id: str, path: str, version: int) -> Brief:
-    return Brief(article_id, ("News",), None, path, 1, f"{path}{version}".encode(), "text",
-                 None, None, 0)
+    digest = hashlib.sha256(f"{path}{version}".encode()).digest()  # one per file and version
+    return Brief(article_id, ("News",), None, path, 1, digest, "text", None, None, 0)
 
 
 # A step: a file now holds these ids (its version), or is gone (None).
