@@ -23,24 +23,33 @@ What the log does with the changes it is told of:
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from service.catalog.records import Bucket
 
 Frozen = Bucket  # an archive's entries: (id, updated), oldest first
-Key = Callable[[str], tuple[float, float, str]]  # an id's place: smallest newest
+Place = tuple[float, float, str]  # an entry's place in arrival order: smallest newest
+Key = Callable[[str], Place]  # an id's place
+Where = Callable[[str], "Place | None"]  # an id's place, None if it has none
 Rank = Callable[[str], int]  # the same order as whole numbers (0 the newest), faster to sort
 
 
 class FeedLog:
-    """One feed's archives and the ids of its subscription document."""
+    """One feed's archives and the ids of its subscription document.
 
-    def __init__(self, archives: Sequence[Frozen] = ()) -> None:
+    It keeps no map of the ids it froze (five entries an article, a fifth of a large
+    site's memory): an archive holding an id is found by its place, since archives are
+    frozen oldest first (a binary search over their newest entries, checked against
+    the archive found). The few ids that search cannot find, those frozen twice (edited
+    since their archive, then frozen again) and those whose place moved, are kept in
+    ``irregular`` with the numbers of the archives holding them."""
+
+    def __init__(self, archives: Sequence[Frozen] = (), place: Where | None = None) -> None:
         self.archives: list[Frozen] = list(archives)
-        # id -> the number of the newest archive holding it (one int for its 25 ids:
-        # a million articles are five million archived entries)
-        self.frozen: dict[str, int] = {i: number for number, bucket in
-                                       enumerate(self.archives, 1) for i in bucket.ids}
+        # an id's place now (an id of this pass's deletions: its last); None: no search,
+        # every lookup scans the archives
+        self.place = place
+        self.irregular: dict[str, tuple[int, ...]] = {}  # id -> every archive holding it
         self.open: set[str] = set()  # the subscription document's ids
         self.announced: dict[str, int] = {}  # open ids also frozen: id -> its new updated
 
@@ -50,58 +59,121 @@ class FeedLog:
         holds, and those edited since their archive was frozen. Archived ids that left
         the feed while no publisher ran are taken out: the numbers of the archives
         rewritten so."""
-        self.open, self.announced = set(), {}
-        then = {i: u for bucket in self.archives for i, u in bucket}  # the newest wins
+        self.open, self.announced, self.irregular = set(), {}, {}
+        then: dict[str, int] = {}  # the newest wins
+        twice: set[str] = set()
+        for bucket in self.archives:
+            for article_id, stamp in bucket:
+                if article_id in then:
+                    twice.add(article_id)
+                then[article_id] = stamp
+        for article_id in twice:
+            self.irregular[article_id] = self._scan(article_id)
         for article_id in members:
-            self._take(article_id, updated, then.get)
-        return self._remove({i for i in self.frozen if not is_member(i)})
+            frozen_at = then.get(article_id)
+            if frozen_at is None:
+                self.open.add(article_id)
+            else:
+                self._take(article_id, updated, frozen_at)
+        left = {i for i in then if not is_member(i)}
+        gone: dict[str, tuple[int, ...]] = {}
+        for number, bucket in enumerate(self.archives, 1) if left else ():
+            for article_id in left.intersection(bucket.ids):
+                gone[article_id] = (*gone.get(article_id, ()), number)
+        return self._remove(gone)
 
     def change(self, candidates: Iterable[str], is_member: Callable[[str], bool],
-               updated: Callable[[str], int]) -> list[int]:
-        """Take in the changed ids that are, or were, in this feed; return the numbers
-        (from 1) of the archives rewritten without an id that left the feed."""
-        gone: set[str] = set()
+               updated: Callable[[str], int], was: Mapping[str, Place]) -> list[int]:
+        """Take in the changed ids that are, or were, in this feed (``was``: the places
+        of those that were, as the last pass placed them); return the numbers (from 1) of
+        the archives rewritten without an id that left the feed."""
+        gone: dict[str, tuple[int, ...]] = {}
         for article_id in candidates:
+            # what was in the feed is in its document or frozen, or both (announced)
+            frozen = article_id in was and (article_id not in self.open
+                                            or article_id in self.announced)
+            numbers = self._numbers(article_id, was[article_id]) if frozen else ()
             if not is_member(article_id):
                 self.open.discard(article_id)
                 self.announced.pop(article_id, None)
-                if article_id in self.frozen:
-                    gone.add(article_id)
+                if numbers:
+                    gone[article_id] = numbers
                 continue
-            self._take(article_id, updated)
+            if not numbers:
+                self.open.add(article_id)
+                continue
+            if self.place is not None and self.place(article_id) != was[article_id]:
+                self.irregular[article_id] = numbers  # its place moved: search no more
+            self._take(article_id, updated, self._updated_in(article_id, numbers[-1]))
         return self._remove(gone)
 
-    def _take(self, article_id: str, updated: Callable[[str], int],
-              frozen_at: Callable[[str], int | None] | None = None) -> None:
-        """An entry of the feed: in the subscription document unless an archive holds
-        it as it is now (one edited since it was frozen is announced again)."""
-        then = (frozen_at or self._frozen_at)(article_id)
-        if then is None:
-            self.open.add(article_id)
-        elif (now := updated(article_id)) > then:
+    def _take(self, article_id: str, updated: Callable[[str], int], then: int) -> None:
+        """A frozen entry of the feed: in the subscription document again if edited since
+        the newest archive holding it froze it (``then``, its ``updated`` there)."""
+        if (now := updated(article_id)) > then:
             self.open.add(article_id)
             self.announced[article_id] = now
 
-    def _frozen_at(self, article_id: str) -> int | None:
-        """The ``updated`` the newest archive holding it froze, if any."""
-        number = self.frozen.get(article_id)
-        if number is None:
-            return None
+    def _updated_in(self, article_id: str, number: int) -> int:
         bucket = self.archives[number - 1]
         return bucket.updated[bucket.ids.index(article_id)]
 
-    def _remove(self, gone: set[str]) -> list[int]:
-        """Take ``gone`` out of the archives; the numbers of those rewritten."""
-        if not gone:
-            return []
-        rewritten = []
-        for index, bucket in enumerate(self.archives):
-            if any(i in gone for i in bucket.ids):
-                self.archives[index] = Bucket.of(pair for pair in bucket if pair[0] not in gone)
-                rewritten.append(index + 1)
-        for article_id in gone:
-            del self.frozen[article_id]
-        return rewritten
+    def _numbers(self, article_id: str, place: Place | None) -> tuple[int, ...]:
+        """The numbers of the archives holding a frozen id, oldest first: by the binary
+        search at ``place``, else from ``irregular`` or a scan."""
+        numbers = self.irregular.get(article_id)
+        if numbers is not None:
+            return numbers
+        if place is not None and self.place is not None:
+            index = self._search(place)
+            if index < len(self.archives) and article_id in self.archives[index].ids:
+                return (index + 1,)
+        numbers = self._scan(article_id)
+        if numbers and place is not None and self.place is not None:
+            self.irregular[article_id] = numbers  # out of place: found by scan once
+        return numbers
+
+    def _scan(self, article_id: str) -> tuple[int, ...]:
+        return tuple(number for number, bucket in enumerate(self.archives, 1)
+                     if article_id in bucket.ids)
+
+    def _search(self, place: Place) -> int:
+        """The index of the oldest archive whose newest regular entry is not older than
+        ``place`` (the archive that would hold an entry there)."""
+        low, high = 0, len(self.archives)
+        while low < high:
+            middle = (low + high) // 2
+            newest = self._newest(middle)
+            if newest is not None and newest <= place:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    def _newest(self, index: int) -> Place | None:
+        """The place of an archive's newest entry that the search can find; of the
+        archive before it if it has none (emptied by deletions); None if none has."""
+        assert self.place is not None
+        for at in range(index, -1, -1):
+            for article_id in reversed(self.archives[at].ids):
+                if article_id not in self.irregular:
+                    place = self.place(article_id)
+                    if place is not None:
+                        return place
+        return None
+
+    def _remove(self, gone: Mapping[str, tuple[int, ...]]) -> list[int]:
+        """Take ``gone`` (id -> the archives holding it) out of the archives; the numbers
+        of those rewritten."""
+        held: dict[int, set[str]] = {}
+        for article_id, numbers in gone.items():
+            for number in numbers:
+                held.setdefault(number, set()).add(article_id)
+            self.irregular.pop(article_id, None)
+        for number, ids in held.items():
+            bucket = self.archives[number - 1]
+            self.archives[number - 1] = Bucket.of(pair for pair in bucket if pair[0] not in ids)
+        return sorted(held)
 
     def freeze(self, key: Key, updated: Callable[[str], int], entries: int,
                size: int, rank: Rank | None = None) -> list[int]:
@@ -118,11 +190,13 @@ class FeedLog:
         start = 0
         while len(oldest) - start > entries:  # then a full bucket is there to freeze
             bucket = oldest[start:start + size]
+            number = len(self.archives) + 1
             for article_id in bucket:
-                self.announced.pop(article_id, None)
+                if self.announced.pop(article_id, None) is not None:  # frozen again
+                    self.irregular[article_id] = (
+                        *self._numbers(article_id, key(article_id)), number)
             self.archives.append(Bucket(tuple(bucket), array("q", map(updated, bucket))))
-            self.frozen.update(dict.fromkeys(bucket, len(self.archives)))
-            made.append(len(self.archives))
+            made.append(number)
             start += size
         # A set keeps the room it once needed: the document's few, not a cold build's all.
         self.open = set(oldest[start:])

@@ -19,6 +19,7 @@ from service.catalog.catalog import Catalog
 from service.catalog.records import Bucket, to_datetime
 from service.catalog.state import State
 from service.config import Settings
+from service.identity import tag_key
 from service.model import Feed, TagSummary
 from service.publish.archives import FeedLog
 from service.publish.dating import Releases
@@ -60,6 +61,7 @@ class Planner:
         self.logs: dict[str, FeedLog] = {}  # tag key (ALL: the all feed) -> its archive log
         self._frozen: list[tuple[str, int, Bucket]] = []
         self._ranked: dict[str, int] | None = None  # _rank's, for one pass
+        self._before: dict[str, dict[str, tuple[float, float, str]]] | None = None  # a pass's
 
     def pages(self, dirty: set[str]) -> Plan:
         """The article pages a pass must render, and those it must remove (their
@@ -98,7 +100,7 @@ class Planner:
             return order(job[3][-1]) if job[3] else (0.0, 0.0, "")
         archives.sort(key=newest, reverse=True)
         self.state.record_archives(self._frozen)
-        self._frozen, self._ranked = [], None
+        self._frozen, self._ranked, self._before = [], None, None
         all_feed = self._feed(None, None, None)
         if self.rendered.feeds.get(None) != all_feed or tags:
             feeds.append(("front", tuple(self._index_rows()), all_feed))
@@ -147,13 +149,16 @@ class Planner:
         numbers: set[int] = set()
         started = log is None  # a process's first pass: feeds freeze their backlogs
         if log is None:
-            log = self.logs[key] = FeedLog(self.state.archived.get(key, ()))
+            log = self.logs[key] = FeedLog(self.state.archived.get(key, ()), self._place)
             numbers.update(log.start(ids, members.__contains__, updated))
             numbers.update(number for number in range(1, len(log.archives) + 1)
                            if not all(map(present, self._archive_files(key, (number,)))))
         else:
-            candidates = {i for i in dirty if i in members or i in log.open or i in log.frozen}
-            numbers.update(log.change(candidates, members.__contains__, updated))
+            was = self._members_before().get(key, {})
+            candidates = ({i for i in dirty if i in members} if len(dirty) < len(members)
+                          else {i for i in members if i in dirty})
+            numbers.update(log.change(candidates | was.keys(), members.__contains__, updated,
+                                      was))
         numbers.update(log.freeze(self.releases.order_of, updated,
                                   self.settings.entries, self.settings.archive_size,
                                   self._rank() if len(log.open) > 4096 or (
@@ -162,6 +167,23 @@ class Planner:
         self._frozen += [(key, n, log.archives[n - 1]) for n in sorted(numbers)]
         return [("archive", key, number, log.archives[number - 1].ids)
                 for number in sorted(numbers)]
+
+    def _place(self, article_id: str) -> tuple[float, float, str] | None:
+        """An entry's place now; that of one this pass took out, where it was."""
+        dated = self.releases.entries.get(article_id) or self.releases.before.get(article_id)
+        return None if dated is None else dated.order
+
+    def _members_before(self) -> dict[str, dict[str, tuple[float, float, str]]]:
+        """For each feed, its entries this pass changed as the last pass had them, by
+        their places then: what its log may hold frozen (what it had)."""
+        if self._before is None:
+            self._before = {}
+            for article_id, dated in self.releases.before.items():
+                place = dated.order
+                self._before.setdefault(ALL, {})[article_id] = place
+                for key in {tag_key(name) for name in dated.tags}:
+                    self._before.setdefault(key, {})[article_id] = place
+        return self._before
 
     def _rank(self) -> Callable[[str], int]:
         """Every entry's place in arrival order, newest 0, for this pass."""
