@@ -175,10 +175,11 @@ class State:
         self.emptied: dict[str, float] = dict(db.execute(
             "SELECT key, emptied FROM tags WHERE emptied IS NOT NULL"))
         self.kept: set[str] = {path for (path,) in db.execute("SELECT path FROM kept")}
-        # feed ('' for all) -> its frozen archives, oldest first: (id, updated) each
-        self.archived: dict[str, list[Bucket]] = {}
+        # feed ('' for all) -> its frozen archives, oldest first; each id read once, not
+        self.archived: dict[str, list[Bucket]] = {}  # once in each of its five feeds
+        names: dict[str, str] = {}
         for feed, entries in db.execute("SELECT feed, entries FROM archives ORDER BY 1, number"):
-            self.archived.setdefault(feed, []).append(archived_of(entries))
+            self.archived.setdefault(feed, []).append(archived_of(entries, names))
 
     @contextlib.contextmanager
     def _writing(self, doing: str) -> Iterator[sqlite3.Connection]:
@@ -293,8 +294,7 @@ class State:
             db.executemany("INSERT OR REPLACE INTO archives VALUES (?, ?, ?)",
                            [(f, n, ",".join([f"{i} {u}" for i, u in e])) for f, n, e in done])
         for feed, number, entries in done:
-            held = self.archived.setdefault(feed, [])
-            held[number - 1:number] = [entries]
+            self.archived.setdefault(feed, [])[number - 1:number] = [entries]
 
     def close(self) -> None:
         self._db.close()

@@ -149,7 +149,10 @@ class Planner:
         numbers: set[int] = set()
         started = log is None  # a process's first pass: feeds freeze their backlogs
         if log is None:
-            log = self.logs[key] = FeedLog(self.state.archived.get(key, ()), self._place)
+            archived = self.state.archived.get(key, [])
+            for bucket in archived:  # read from the state: the catalog's ids, not copies
+                bucket.share(entries)
+            log = self.logs[key] = FeedLog(archived, self._place)
             numbers.update(log.start(ids, members.__contains__, updated))
             numbers.update(number for number in range(1, len(log.archives) + 1)
                            if not all(map(present, self._archive_files(key, (number,)))))
