@@ -8,12 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from service.config import load_settings
 from service.model import Entry
 from service.publish import news, sitemaps
 from service.publish.publisher import Publisher
+from service.render import sitemap
 
 T0 = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 BASE = "https://news.example.org"
@@ -337,3 +340,13 @@ def test_a_deleted_article_leaves_its_place_in_the_news_to_the_next_newest(
         titles += [by_url[url] for url in news_urls(settings.feeds)]
     publisher.close()
     assert titles == ["Story h2 is out.", "Story h3 is out."]
+
+
+@given(base=st.text(max_size=30), pages=st.lists(st.tuples(
+    st.text(max_size=40), st.datetimes(timezones=st.just(UTC))), max_size=20))
+def test_rows_rendered_in_a_batch_are_those_rendered_one_by_one(base, pages):
+    """A part's rows are rendered together (the base escaped once, a shared date
+    formatted once): the bytes of each row alone."""
+    pages += pages[-1:]  # neighbours with the very same date
+    rows = sitemap.url_rows(base, pages)
+    assert rows == [sitemap.url_row(base + name, sitemap.w3c(when)) for name, when in pages]

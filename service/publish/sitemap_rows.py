@@ -93,14 +93,15 @@ class ArticleRows:
             self.size += self._row_base + len(article_id)
             self._moved = at if self._moved is None else min(self._moved, at)
 
-    def row_of(self, article_id: str, dated: Dated, keep: bool) -> bytes:
-        """An article's row, rendered unless kept; kept if ``keep`` (the newest part's)."""
-        row = self._rows.get(article_id)
-        if row is None:
-            row = entry_row(self.base_url, article_id, dated.updated)[1]
-            if keep:
-                self._rows[article_id] = row
-        return row
+    def rows_of(self, ids: list[str], entries: Mapping[str, Dated], keep: bool) -> list[bytes]:
+        """Articles' rows, rendered unless kept; kept if ``keep`` (the newest part's)."""
+        kept = self._rows
+        missing = [i for i in ids if i not in kept]
+        made = dict(zip(missing, render.article_sitemap_rows(
+            self.base_url, [(i, entries[i].updated) for i in missing]), strict=True))
+        if keep:
+            kept.update(made)
+        return [kept[i] if i in kept else made[i] for i in ids]
 
     def _newest(self) -> int:
         """Where the newest part begins."""
@@ -110,13 +111,11 @@ class ArticleRows:
         return -(-len(self.ids) // self.per_part)
 
     def part(self, index: int, entries: Mapping[str, Dated]) -> list[bytes]:
-        keep = index == self.parts() - 1
-        return [self.row_of(i, entries[i], keep)
-                for i in self.ids[index * self.per_part:(index + 1) * self.per_part]]
+        return self.rows_of(self.ids[index * self.per_part:(index + 1) * self.per_part],
+                            entries, index == self.parts() - 1)
 
     def all_rows(self, entries: Mapping[str, Dated]) -> list[bytes]:
-        keep = self.parts() <= 1
-        return [self.row_of(i, entries[i], keep) for i in self.ids]
+        return self.rows_of(self.ids, entries, self.parts() <= 1)
 
     def take_changed(self, entries: Mapping[str, Dated]) -> set[int]:
         """The parts (from 0) whose rows changed since the last call; dates them anew."""

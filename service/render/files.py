@@ -86,6 +86,11 @@ def sitemap_row(loc: str, lastmod: str | None) -> bytes:
     return sitemap.url_row(loc, lastmod)
 
 
+def article_sitemap_rows(base_url: str, pages: Iterable[tuple[str, datetime]]) -> list[bytes]:
+    """The rows of articles (id, updated): ``sitemap_row`` of each, faster."""
+    return sitemap.url_rows(layout.article_url(base_url, ""), pages)
+
+
 def sitemap_file(rows: list[bytes]) -> dict[str, bytes]:
     """The sitemap of a site small enough for one file."""
     return {layout.SITEMAP: sitemap.urlset(rows)}
