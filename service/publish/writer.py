@@ -174,8 +174,10 @@ class SiteWriter:
         return True
 
     def files(self) -> set[str]:
-        """Every file there is of those this writer publishes, .gz siblings excluded."""
-        return {p for p in self.manifest if not p.endswith(".gz")} | unlisted_files(self.root)
+        """Every file there is of those this writer publishes, .gz siblings excluded (in
+        a first pass, those found at start and written since: no walk of the folder)."""
+        found = self._found if self._found is not None else unlisted_files(self.root)
+        return {p for p in self.manifest if not p.endswith(".gz")} | found
 
     def save_manifest(self) -> bool:
         """Write index.json if any file changed; True if it was written.
