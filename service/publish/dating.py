@@ -125,7 +125,7 @@ class Releases:
         An article whose release time is still ahead is withheld (embargoed) and
         touches nothing: its tags appear nowhere before it is out."""
         tags: set[str] = set()
-        released = []
+        keys: set[str] = set()  # the tags of the articles released
         # The times of the articles dated by their first sighting, one object for each
         # time: a cold build's every undated article is first seen at once.
         shared: dict[float, tuple[float, int]] = {}
@@ -135,6 +135,8 @@ class Releases:
             seen.update((i, Sighting(record.first_seen, record.changed)) for i, record in
                         self.state.seen({i for i in dirty
                                          if i not in seen and i in self.catalog.articles}))
+        # Each entry made at once, nothing else held for it a moment: what a cold pass
+        # held of each article until the end of the loop was freed in holes between them.
         for article_id in dirty:
             old = self.entries.pop(article_id, None)
             self.embargoed.pop(article_id, None)
@@ -150,25 +152,24 @@ class Releases:
             if article.published is None:  # dated by its sighting: shared by those seen with it
                 stamps = shared.get(record.first_seen)
                 if stamps is None:
-                    stamp = published.timestamp()
-                    stamps = shared[record.first_seen] = (stamp, int(stamp))
+                    stamps = shared[record.first_seen] = (published.timestamp(),
+                                                          int(published.timestamp()))
+                stamp, whole = stamps
             else:
                 stamp = published.timestamp()
-                stamps = (stamp, int(stamp))
-            if stamps[0] > now:
+                whole = int(stamp)
+            if stamp > now:
                 self.embargoed[article_id] = published
-            else:
-                released.append((article, published, updated, stamps, record.first_seen))
-        keys = {tag_key(name) for article, *_ in released for name in article.tags}
+                continue
+            keys.update(map(tag_key, article.tags))
+            self.entries[article_id] = Dated(article.id, article.tags, published, updated,
+                                             views.arrival(stamp, record.first_seen),
+                                             whole if updated is published
+                                             else int(updated.timestamp()), stamp)
         tags |= keys
         self.state.claim_slugs(assign_slugs(
             sorted(keys - self.state.slugs.keys()), self.catalog.names, self.state.slugs))
         refs = self._refs
         for key in keys - refs.keys():
             refs[key] = TagRef(self.catalog.names[key], self.state.slugs[key])
-        for article, published, updated, (stamp, whole), first_seen in released:
-            self.entries[article.id] = Dated(article.id, article.tags, published, updated,
-                                             views.arrival(stamp, first_seen),
-                                             whole if updated is published
-                                             else int(updated.timestamp()), stamp)
         return tags
