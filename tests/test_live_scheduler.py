@@ -172,14 +172,14 @@ def test_a_folder_copied_in_is_rescanned_once_after_its_files_with_those_that_se
     walked = [f"walked-{n}.txt" for n in range(10)]
     closed = [f"closed-{n}.txt" for n in range(10)]
     notified: dict[str, float] = {}
-    for old, new in zip(walked, closed, strict=True):  # the copy: 0.5 s of events
+    for old, new in zip(walked, closed, strict=True):  # the copy: 1 s of events
         (tmp_path / old).write_text("Copied before the folder was watched.\n")
         last_write = time.monotonic()
         scheduler.notify(old, SETTLE)
         (tmp_path / new).write_text("Copied once the folder was watched.\n")
         scheduler.notify(new, READY)
         notified[new] = time.monotonic()
-        time.sleep(0.05)
+        time.sleep(0.1)  # a pause in the burst: the closed files go out, not held back
     wait_for(lambda: None in [paths for _, paths in passes.runs], 5, "no rescan")
     time.sleep(0.6)  # nothing more to come
     rescans = [at for at, paths in passes.runs if paths is None]
@@ -204,3 +204,35 @@ def test_a_file_written_without_end_does_not_hold_a_rescan_back(tmp_path: Path, 
     rescans = [at for at, paths in passes.runs if paths is None]
     assert rescans, "the rescan waited for the file"
     assert 0.55 <= rescans[0] - asked < 1.0
+
+
+def closes(scheduler: PublishScheduler, names: list[str], every: float) -> dict[str, float]:
+    """Notify the close of each file in turn, ``every`` seconds apart; when each came."""
+    closed: dict[str, float] = {}
+    for name in names:
+        scheduler.notify(name, READY)
+        closed[name] = time.monotonic()
+        time.sleep(every)
+    return closed
+
+
+def test_files_closed_during_a_pass_wait_for_the_burst_to_pause(tmp_path: Path, started):
+    names = [f"copied-{n:03d}.txt" for n in range(300)]
+    passes = Passes(seconds=0.05)  # a pass is short beside the copy: it would go on
+    scheduler = started(passes, debounce=0.2)
+    closed = closes(scheduler, names, 0.002)  # 0.6 s or more of closes
+    wait_for(lambda: passes.paths() == set(names), 5, "some copied files were not published")
+    assert len(passes.runs) == 2, f"{len(passes.runs)} passes"
+    assert names[0] in (passes.runs[0][1] or ())  # the first at once, the rest after the copy
+    assert passes.when(names[-1]) - closed[names[-1]] < 0.3
+
+
+def test_a_burst_that_goes_on_is_published_every_second_or_so(tmp_path: Path, started):
+    names = [f"copied-{n:04d}.txt" for n in range(1000)]
+    passes = Passes(seconds=0.05)
+    scheduler = started(passes, debounce=0.2)
+    closed = closes(scheduler, names, 0.0025)  # 2.5 s or more, never pausing
+    wait_for(lambda: passes.paths() == set(names), 5, "some copied files were not published")
+    burst = max(closed.values()) - min(closed.values())
+    assert len(passes.runs) <= burst + 2, f"{len(passes.runs)} passes in {burst:.1f} s"
+    assert max(passes.when(name) - closed[name] for name in names) < 1.5

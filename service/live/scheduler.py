@@ -11,9 +11,13 @@ network share).
 
 How soon a change is published depends on its kind. A file that is complete (READY:
 closed after writing, moved into place) waits only ``GATHER``, so it is served a pass
-after its close, not a debounce; a burst of them (a folder of 1,000 files copied in)
-is still gathered into a few passes, because whatever arrives while a pass runs is
-taken by the drain's next round. A change that may not be complete (SETTLE: a file
+after its close, not a debounce. A burst of them (a folder of 1,000 files copied in)
+is gathered into a few passes: what closes while a pass runs is part of a burst, and
+waits for the burst to pause (no event for ``PAUSE``), at most ``BURST_HOLD``, before
+the next round takes it. Taking it as soon as the pass ends made, on a busy machine,
+a pass for every few hundred milliseconds of the copy: the first pass of a copy
+takes the few files closed within ``GATHER``, each next pass what closed during the
+last one. A change that may not be complete (SETTLE: a file
 created or modified, or deleted and maybe about to be written anew) waits for the
 debounce after its last event, and a file until it has been quiet for ``settle``
 seconds. Each change keeps its own time, and the drain job runs at the earliest one
@@ -57,6 +61,12 @@ MIN_DELAY = 0.02  # seconds; keeps a rescheduled pass from firing inside the las
 # come a few hundred microseconds apart, so the first pass takes more than one file, and
 # a single drop is served a pass (not a debounce) after its close.
 GATHER = 0.003
+# Seconds without an event after which a burst of complete files is over (a copy closes
+# a file every millisecond or so, even on a busy machine), and at most how long a file
+# closed during a burst waits for it to end: a copy that goes on is published by the
+# second, not at its end.
+PAUSE = 0.05
+BURST_HOLD = 1.0
 # Drains exclude each other (``_draining``); APScheduler's own limit is only a ceiling. At 1
 # it would skip, with a warning, the job a drain schedules for itself as it stops, if
 # that job fired before the scheduler had counted the drain as finished: a lost pass.
@@ -91,6 +101,8 @@ class PublishScheduler:
         self._rescan_at: float | None = None
         self._rescan_by: float | None = None
         self._due: float | None = None  # monotonic time the publish job fires (None: none)
+        self._last_event = 0.0  # monotonic time of the last notify
+        self._gathering = False  # complete files of a burst wait for it to pause
         self._draining = False  # a drain runs and will take whatever is pending
         self._stopping = False  # set by stop(): schedule nothing more
         self.passes = 0
@@ -131,13 +143,15 @@ class PublishScheduler:
             if kind == RESCAN or path is None:
                 if self._rescan_by is None:  # the first ask of this rescan bounds its wait
                     self._rescan_by = now + self.rescan_hold
-            elif kind == READY:
-                self._pending[path] = (READY, now)
+            elif kind == READY:  # closed during a burst (a pass runs): waits for its end
+                burst = self._draining or self._gathering
+                self._pending[path] = (READY, now + BURST_HOLD if burst else now)
                 at = now + GATHER
             else:
                 self._pending[path] = (SETTLE, at)
             if self._rescan_by is not None:  # a rescan is pending: the burst goes on
                 self._rescan_at = now + self.debounce
+            self._last_event = now
             if self._draining:
                 return  # the running drain takes it before it stops
             self._schedule_publish(at)
@@ -214,18 +228,26 @@ class PublishScheduler:
         the settled files left to the pending rescan; when that rescan is due (None: no
         rescan is pending).
 
-        A SETTLE file may be published once its debounce has passed and it has been
-        quiet for ``settle`` seconds (one that is gone is complete, once the debounce has
-        passed). While a rescan is pending, such a file is left to it, and the rescan
-        waits until the last one pending may be published (within ``rescan_hold``): the
-        settled files of a burst and its rescan make one pass, not one each."""
+        A READY file closed during a burst may be published once the events have paused
+        for ``PAUSE`` (or ``BURST_HOLD`` after its close), and when one READY file may be,
+        all pending go with it. A SETTLE file may be once its debounce has passed and it
+        has been quiet for ``settle`` seconds (one that is gone is complete, once the
+        debounce has passed). While a rescan is pending, such a file is left to it, and
+        the rescan waits until the last one pending may be published (within
+        ``rescan_hold``): the settled files of a burst and its rescan make one pass, not
+        one each."""
         now, wall, ready = time.monotonic(), time.time(), set()
         holding = self._rescan_by is not None
         wait: float | None = None
         settled: list[str] = []
+        gathering: list[str] = []  # READY files of a burst that is going on
         last = now  # when the last SETTLE file pending may be published
         for path, (kind, not_before) in list(self._pending.items()):
             left = not_before - now
+            if kind == READY:
+                left = min(left, self._last_event + PAUSE - now)
+                if left > 0:
+                    gathering.append(path)
             if kind == SETTLE and left <= 0:
                 try:
                     mtime = os.stat(os.path.join(self._seeds, path)).st_mtime
@@ -241,6 +263,12 @@ class PublishScheduler:
             else:
                 ready.add(path)
                 del self._pending[path]
+        if gathering and ready:
+            ready.update(gathering)  # a pass publishes them anyway: with the rest
+            for path in gathering:
+                del self._pending[path]
+            gathering = []
+        self._gathering = bool(gathering)
         rescan_at = None
         if self._rescan_at is not None and self._rescan_by is not None:
             rescan_at = min(max(self._rescan_at, last), self._rescan_by)
