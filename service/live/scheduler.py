@@ -14,14 +14,15 @@ closed after writing, moved into place) waits only ``GATHER``, so it is served a
 after its close, not a debounce. A burst of them (a folder of 1,000 files copied in)
 is gathered into a few passes: what closes while a pass runs is part of a burst, and
 waits for the burst to pause (no event for ``PAUSE``), at most ``BURST_HOLD``, before
-the next round takes it. Taking it as soon as the pass ends made, on a busy machine,
-a pass for every few hundred milliseconds of the copy: the first pass of a copy
-takes the few files closed within ``GATHER``, each next pass what closed during the
-last one. A change that may not be complete (SETTLE: a file
-created or modified, or deleted and maybe about to be written anew) waits for the
-debounce after its last event, and a file until it has been quiet for ``settle``
-seconds. Each change keeps its own time, and the drain job runs at the earliest one
-and is never postponed, so a stream of SETTLE events cannot hold back a READY file.
+the next round takes it. Taking it as soon as the pass ended made, on a busy machine,
+a pass for every few hundred milliseconds of a copy: its first pass takes the few
+files closed within ``GATHER``, and each next one what closed during the last. A
+change that may not be complete (SETTLE: a file created or modified, or deleted and
+maybe about to be written anew) waits for the debounce after its last event, and a
+file until it has been quiet for ``settle`` seconds. Each change keeps its own time,
+and the drain job runs at the earliest one and is never postponed, so a stream of
+SETTLE events cannot hold back a READY file (beyond ``BURST_HOLD``, for one closed
+during a burst).
 
 A rescan (asked for by a folder created, moved or deleted) waits for the burst it
 came with: a folder copied in is the folder's event followed by its files' events,
