@@ -159,3 +159,80 @@ def test_a_rescan_waits_for_the_debounce_after_the_last_folder_event_but_a_file_
     assert [paths for _, paths in passes.runs] == [{"closed.txt"}, None]
     assert passes.when("closed.txt") - last_folder_event < 0.3
     assert passes.runs[1][0] - last_folder_event >= 0.45
+
+
+def test_a_folder_copied_in_is_rescanned_once_after_its_files_with_those_that_settle(
+        tmp_path: Path, started):
+    """A folder copied in: its event, the close of each file copied after the watch on
+    it began, and a created event alone for each file it had already (watchdog's walk
+    of the new folder): those settle. One rescan after the burst takes them all."""
+    passes = Passes(seconds=0.05)
+    scheduler = started(passes, debounce=0.1, settle=0.4)
+    scheduler.notify(None, RESCAN)  # the folder
+    walked = [f"walked-{n}.txt" for n in range(10)]
+    closed = [f"closed-{n}.txt" for n in range(10)]
+    notified: dict[str, float] = {}
+    for old, new in zip(walked, closed, strict=True):  # the copy: 1 s of events
+        (tmp_path / old).write_text("Copied before the folder was watched.\n")
+        last_write = time.monotonic()
+        scheduler.notify(old, SETTLE)
+        (tmp_path / new).write_text("Copied once the folder was watched.\n")
+        scheduler.notify(new, READY)
+        notified[new] = time.monotonic()
+        time.sleep(0.1)  # a pause in the burst: the closed files go out, not held back
+    wait_for(lambda: None in [paths for _, paths in passes.runs], 5, "no rescan")
+    time.sleep(0.6)  # nothing more to come
+    rescans = [at for at, paths in passes.runs if paths is None]
+    assert len(rescans) == 1
+    assert rescans[0] - last_write >= 0.35  # once the last file copied had settled
+    assert passes.runs[-1][1] is None  # the settled files are the rescan's to read
+    assert passes.paths() == set(closed)
+    assert all(passes.when(path) - notified[path] < 0.3 for path in closed)
+
+
+def test_a_file_written_without_end_does_not_hold_a_rescan_back(tmp_path: Path, started):
+    passes = Passes()
+    scheduler = started(passes, debounce=0.1, settle=0.3, rescan_hold=0.6)
+    asked = time.monotonic()
+    scheduler.notify(None, RESCAN)
+    growing = tmp_path / "growing.txt"
+    while time.monotonic() - asked < 1.5:  # a log written line by line
+        with open(growing, "a", encoding="utf-8") as stream:
+            stream.write("Another line.\n")
+        scheduler.notify("growing.txt", SETTLE)
+        time.sleep(0.05)
+    rescans = [at for at, paths in passes.runs if paths is None]
+    assert rescans, "the rescan waited for the file"
+    assert 0.55 <= rescans[0] - asked < 1.0
+
+
+def closes(scheduler: PublishScheduler, names: list[str], every: float) -> dict[str, float]:
+    """Notify the close of each file in turn, ``every`` seconds apart; when each came."""
+    closed: dict[str, float] = {}
+    for name in names:
+        scheduler.notify(name, READY)
+        closed[name] = time.monotonic()
+        time.sleep(every)
+    return closed
+
+
+def test_files_closed_during_a_pass_wait_for_the_burst_to_pause(tmp_path: Path, started):
+    names = [f"copied-{n:03d}.txt" for n in range(300)]
+    passes = Passes(seconds=0.05)  # a pass is short beside the copy: it would go on
+    scheduler = started(passes, debounce=0.2)
+    closed = closes(scheduler, names, 0.002)  # 0.6 s or more of closes
+    wait_for(lambda: passes.paths() == set(names), 5, "some copied files were not published")
+    assert len(passes.runs) == 2, f"{len(passes.runs)} passes"
+    assert names[0] in (passes.runs[0][1] or ())  # the first at once, the rest after the copy
+    assert passes.when(names[-1]) - closed[names[-1]] < 0.3
+
+
+def test_a_burst_that_goes_on_is_published_every_second_or_so(tmp_path: Path, started):
+    names = [f"copied-{n:04d}.txt" for n in range(1000)]
+    passes = Passes(seconds=0.05)
+    scheduler = started(passes, debounce=0.2)
+    closed = closes(scheduler, names, 0.0025)  # 2.5 s or more, never pausing
+    wait_for(lambda: passes.paths() == set(names), 5, "some copied files were not published")
+    burst = max(closed.values()) - min(closed.values())
+    assert len(passes.runs) <= burst + 2, f"{len(passes.runs)} passes in {burst:.1f} s"
+    assert max(passes.when(name) - closed[name] for name in names) < 1.5

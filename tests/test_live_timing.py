@@ -79,6 +79,22 @@ def test_a_thousand_files_copied_in_at_once_are_published_in_a_few_passes(
         assert pass_count(server) - before <= 5
 
 
+def test_a_folder_moved_in_is_published_in_one_pass(tmp_path: Path):
+    """watchdog reports the files of a folder moved in by walking it: created, with no
+    close, so they settle; the rescan the folder asks for takes them, in one pass."""
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for n in range(100):
+        (batch / f"story-{n:04d}.txt").write_text(article(n), encoding="utf-8")
+    with LiveServer(tmp_path / "site") as server:
+        before = settled(server)
+        os.rename(batch, server.seeds / "batch")
+        wait_for(lambda: server.status().get("last_pass", {}).get("articles") == 100, 10,
+                 "the moved folder was not published")
+        time.sleep(1.5)  # any pass still to come for it
+        assert pass_count(server) - before == 1
+
+
 def test_an_editor_that_renames_the_original_away_to_save_never_unpublishes_it(
         tmp_path: Path):
     """vim and emacs save by renaming ``name`` to ``name~``, writing ``name`` anew and

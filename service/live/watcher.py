@@ -14,7 +14,11 @@ health check restarts a dead observer. What an event means:
   written anew (vim and emacs save by renaming the original to ``name~`` first,
   some tools delete and write), so its unpublishing waits for the debounce too
   (``SETTLE``), and a save makes one pass, not an unpublish and a republish.
-- a folder created, moved or deleted: rescan everything (``RESCAN``).
+- a folder created, moved or deleted: rescan everything (``RESCAN``), once the burst
+  of events it begins is over (the scheduler waits for it). A folder copied in is
+  reported file by file as well: watchdog watches the new folder, then walks it and
+  reports each file already there as created, with no close event for the ones that
+  were complete before the watch began (they settle; the rescan gathers them).
 
 The folder is watched where it really is: through a symlinked seeds/ inotify sees
 nothing. watchdog stops watching a folder that is deleted, moved away or unmounted,
