@@ -350,3 +350,31 @@ def test_rows_rendered_in_a_batch_are_those_rendered_one_by_one(base, pages):
     pages += pages[-1:]  # neighbours with the very same date
     rows = sitemap.url_rows(base, pages)
     assert rows == [sitemap.url_row(base + name, sitemap.w3c(when)) for name, when in pages]
+
+
+def test_an_edit_of_an_old_article_mends_its_part_unless_the_file_was_changed_by_hand(
+        article, seeds, settings, clock, monkeypatch, tmp_path):
+    """An edit moves one row's lastmod in an old part: the part is its published file
+    with that row replaced, the bytes of a fresh build; a part file edited by hand is
+    rendered anew, the hand edit gone."""
+    monkeypatch.setattr(sitemaps, "PART_SIZE", 3)
+    publisher = Publisher(settings, clock=clock)
+    for n in range(10):
+        article(f"s{n}", ago=timedelta(hours=100 - 7 * n), tags="News")
+    publisher.publish()
+    first = settings.feeds / "sitemaps" / "1.xml"
+    for step, tamper in enumerate((False, True)):
+        if tamper:
+            first.write_bytes(first.read_bytes().replace(b"<url>", b"<url> ", 1))
+        clock.now += HOUR
+        oldest = seeds / "s0.txt"
+        oldest.write_text(oldest.read_text() + f"Edited {step}.\n")
+        publisher.publish({"s0.txt"})
+        fresh = settings.replace(feeds=tmp_path / f"fresh{step}")
+        again = Publisher(fresh, clock=clock)
+        again.publish()
+        again.close()
+        assert first.read_bytes() == (fresh.feeds / "sitemaps" / "1.xml").read_bytes()
+        assert {p: (settings.feeds / p).read_bytes() for p in _sitemap_files(settings.feeds)} == {
+            p: (fresh.feeds / p).read_bytes() for p in _sitemap_files(fresh.feeds)}
+    publisher.close()

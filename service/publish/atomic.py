@@ -57,6 +57,19 @@ def write(target: str, data: bytes) -> None:
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
+def clean_temp_files(root: str | os.PathLike[str]) -> int:
+    """Remove the temp files a killed writer left behind under ``root``; readers never
+    saw them."""
+    removed = 0
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if name.startswith(".") and name.endswith(".tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(folder, name))
+                removed += 1
+    return removed
+
+
 def gzipped(data: bytes) -> tuple[bytes, str, str]:
     """``data`` gzipped (no name, no time: the same bytes give the same file), its
     sha256, and the sha256 of ``data``."""

@@ -31,6 +31,7 @@ from service.catalog.texts import Texts
 from service.config import Settings
 from service.model import Brief
 from service.publish import fanout
+from service.publish.atomic import clean_temp_files
 from service.publish.dating import Releases
 from service.publish.fanout import Job
 from service.publish.plan import JOB_WEIGHT, Planner
@@ -38,7 +39,7 @@ from service.publish.sitemaps import Sitemaps
 from service.publish.sources import Progress, Sources
 from service.publish.status import Failure, PassFailed, PassReport, StatusLog
 from service.publish.unseen import SeedsUnavailable
-from service.publish.writer import SiteWriter, clean_temp_files
+from service.publish.writer import SiteWriter
 from service.render import files as render
 from service.seed.problems import Problem
 

@@ -41,7 +41,10 @@ class ArticleRows:
         self._rows: dict[str, bytes] = {}  # rows of the newest part, by id
         self._rows_from = 0  # where the newest part began when they were kept
         self._moved: int | None = None  # the first row that moved: every part from its
-        self._touched: set[int] = set()  # rows that changed in place
+        self._touched: dict[int, tuple[str, str]] = {}  # rows changed in place: id, old lastmod
+        # Each part changed by rows in place alone (no row moved in it), but the newest:
+        # its rows' bytes, old and new, so that its published file can be mended.
+        self.patches: dict[int, list[tuple[bytes, bytes]]] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -87,7 +90,7 @@ class ArticleRows:
             at = bisect_left(order, arrival(new.order), key=place)
             if article_id in stayed:  # its row changes with its lastmod alone
                 if render.sitemap_lastmod(new.updated) != stayed[article_id]:
-                    self._touched.add(at)
+                    self._touched[at] = (article_id, stayed[article_id])
                 continue
             order.insert(at, article_id)
             self.size += self._row_base + len(article_id)
@@ -130,7 +133,16 @@ class ArticleRows:
             newest = max((entries[i] for i in self.ids[index * size:(index + 1) * size]),
                          key=lambda dated: dated.updated_at)
             self.part_lastmods[index] = render.sitemap_lastmod(newest.updated)
-        self._moved, self._touched = None, set()
+        self.patches = {}
+        moved = count if self._moved is None else self._moved // size
+        for at, (article_id, lastmod) in sorted(self._touched.items()):
+            index = at // size
+            if index < min(moved, count - 1):  # the newest part's rows are kept anyway
+                loc = layout.article_url(self.base_url, article_id)
+                self.patches.setdefault(index, []).append((
+                    render.sitemap_row(loc, lastmod),
+                    render.sitemap_row(loc, render.sitemap_lastmod(entries[article_id].updated))))
+        self._moved, self._touched = None, {}
         return changed
 
     def let_go(self) -> None:

@@ -103,7 +103,8 @@ class Sitemaps:
         if cold or not self.parts:  # a new site, or one that just outgrew a single file
             changed = set(range(count))
         for index in sorted(changed):
-            emit(render.sitemap_part_file(index + 1, articles.part(index, entries)))
+            emit(self._mended(writer, index) or
+                 render.sitemap_part_file(index + 1, articles.part(index, entries)))
         lastmods: list[str | None] = [lastmod or None for lastmod in articles.part_lastmods]
         # The pages' parts follow the articles': a new article part renumbers them.
         moved = cold or count != self.article_parts
@@ -114,6 +115,22 @@ class Sitemaps:
         if files or changed or lastmods != self.parts:
             files.update(render.sitemap_index_file(self.base_url, enumerate(lastmods, 1)))
         return files, self._stale(writer, lastmods, count, cold)
+
+    def _mended(self, writer: SiteWriter, index: int) -> dict[str, bytes] | None:
+        """A part whose articles were edited in place, and only so, as its published
+        file with their rows replaced: an edit of an old article does not render 50,000
+        rows again. None (render it) unless the file is as this writer published it and
+        each old row is in it once."""
+        patches = self.articles.patches.get(index)
+        if not patches:
+            return None
+        path = layout.sitemap_part_file(index + 1)
+        data = writer.published(path)
+        for old, new in patches:
+            if data is None or data.count(old) != 1:
+                return None
+            data = data.replace(old, new)
+        return {path: data} if data is not None else None
 
     def _stale(self, writer: SiteWriter, lastmods: list[str | None], article_parts: int,
                cold: bool) -> list[str]:

@@ -173,6 +173,15 @@ class SiteWriter:
                 return False
         return True
 
+    def published(self, path: str) -> bytes | None:
+        """A listed file's bytes as this writer published them (None: not listed, or
+        not what its manifest row says, as a hand-edited or damaged file)."""
+        record = self.manifest.get(path)
+        self._packer.settle(path)
+        data = None if record is None else _read(self._prefix + path, record.size + 1)
+        return data if record is not None and data is not None and _sha256(
+            data) == record.sha256 else None
+
     def files(self) -> set[str]:
         """Every file there is of those this writer publishes, .gz siblings excluded (in
         a first pass, those found at start and written since: no walk of the folder)."""
@@ -260,11 +269,15 @@ def _has_size(path: str, size: int) -> bool:
 
 
 def _same_bytes(path: str, data: bytes) -> bool:
+    return _read(path, len(data) + 1) == data
+
+
+def _read(path: str, limit: int) -> bytes | None:
     try:
         with open(path, "rb") as stream:
-            return stream.read(len(data) + 1) == data
+            return stream.read(limit)
     except OSError:
-        return False
+        return None
 
 
 def _load_manifest(path: Path) -> dict[str, Record]:
@@ -278,14 +291,3 @@ def _load_manifest(path: Path) -> dict[str, Record]:
         log.warning("manifest %s is unreadable (%s); every file will be checked again",
                     path, exc)
         return {}
-
-
-def clean_temp_files(root: Path) -> int:
-    """Remove temp files a killed writer left behind; readers never saw them."""
-    removed = 0
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            if name.startswith(".") and name.endswith(".tmp"):
-                Path(folder, name).unlink(missing_ok=True)
-                removed += 1
-    return removed
