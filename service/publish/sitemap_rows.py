@@ -129,12 +129,26 @@ class ArticleRows:
         changed = {index for index in changed if index < count}
         del self.part_lastmods[count:]
         self.part_lastmods.extend([""] * (count - len(self.part_lastmods)))
+        moved = count if self._moved is None else self._moved // size
+        # The parts changed by rows in place alone, each an edit that raised its lastmod:
+        # their newest lastmod is the old one or an edited row's (no walk of the part).
+        raised: dict[int, list[str] | None] = {}
+        for at, (article_id, lastmod) in self._touched.items():
+            index, now = at // size, render.sitemap_lastmod(entries[article_id].updated)
+            known = raised.setdefault(index, [])
+            if known is None or index >= moved or now < lastmod:
+                raised[index] = None
+            else:
+                known.append(now)
         for index in changed:
+            lastmods = raised.get(index)
+            if lastmods and self.part_lastmods[index]:
+                self.part_lastmods[index] = max(self.part_lastmods[index], *lastmods)
+                continue
             newest = max((entries[i] for i in self.ids[index * size:(index + 1) * size]),
                          key=lambda dated: dated.updated_at)
             self.part_lastmods[index] = render.sitemap_lastmod(newest.updated)
         self.patches = {}
-        moved = count if self._moved is None else self._moved // size
         for at, (article_id, lastmod) in sorted(self._touched.items()):
             index = at // size
             if index < min(moved, count - 1):  # the newest part's rows are kept anyway
