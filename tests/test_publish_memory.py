@@ -163,3 +163,21 @@ def test_the_spill_file_of_a_long_run_of_edits_stays_within_twice_what_is_live(
         else:
             assert (fresh.feeds / name).read_bytes() == (
                 publisher.settings.feeds / name).read_bytes()
+
+
+def test_after_a_restart_each_archived_id_is_one_string_the_catalog_holds(publisher):
+    """A restart reads every feed's archives from the state: each id must then be the
+    catalog's own string, not a copy in each of the five feeds that archived it (a
+    restart's resident memory was twice a fresh start's)."""
+    publisher.publish()
+    publisher.close()
+    restarted = Publisher(publisher.settings, clock=lambda: T0)
+    try:
+        restarted.publish()
+        articles = restarted.catalog.articles
+        archived = [(i, bucket) for log in restarted.planner.logs.values()
+                    for bucket in log.archives for i in bucket.ids]
+        assert len(archived) > ARTICLES  # each article is archived in several feeds
+        assert all(i is articles[i].id for i, _ in archived)
+    finally:
+        restarted.close()
