@@ -142,9 +142,10 @@ def measure(articles: int, out: Path, hugo: bool, code: Path | None = None) -> d
     found = cold_hugo(seeds, out) if hugo else None
     row["Hugo per-tag RSS"] = f"{found[0]:.1f} s, {found[1]:,.0f} MiB" if found else "-"
     serve = Serve(seeds, out, code)
+    patience = max(600.0, articles / 500)  # seconds for a first pass (a million: on disk)
     try:
         serve.start()
-        first = serve.wait_pass(None)
+        first = serve.wait_pass(None, patience)
         # the rescan a start makes behind its first pass: the new file comes after it
         first = serve.wait_pass(first, timeout=120, required=False) or first
         time.sleep(2)  # the answers of its first polls settle
@@ -156,7 +157,7 @@ def measure(articles: int, out: Path, hugo: bool, code: Path | None = None) -> d
         before = serve.last_pass()
         answering = serve.start()
         since = time.perf_counter()
-        restart_pass = serve.wait_pass(before)
+        restart_pass = serve.wait_pass(before, patience)
         row["restart: answering, first pass"] = (
             f"{answering:.1f} s, {answering + time.perf_counter() - since:.1f} s "
             f"(pass {float(str(restart_pass['seconds'])):.1f} s)")
