@@ -51,8 +51,9 @@ class Brief:
 
     ``body`` is where its text lies in the spill file (``catalog.texts``): a site of a
     million articles keeps a few hundred bytes of each in memory, not its paragraphs.
-    The digest, the line and that place are packed in one bytes object (47 bytes, the
-    size of the digest's own object and its two ints'): a third less memory an article.
+    The digest, the line and that place are packed in one bytes object of 47 bytes (80
+    in memory, where the digest's own object and two ints took 125): with fewer slots,
+    a third less memory an article.
     Compared by identity: the catalog asks whether a file's article is the very one it
     holds."""
 

@@ -61,7 +61,8 @@ class Planner:
         self.logs: dict[str, FeedLog] = {}  # tag key (ALL: the all feed) -> its archive log
         self._frozen: list[tuple[str, int, Bucket]] = []
         self._ranked: dict[str, int] | None = None  # _rank's, for one pass
-        self._before: dict[str, dict[str, tuple[float, float, str]]] | None = None  # a pass's
+        # _members_before's, for one pass
+        self._before: dict[str, dict[str, tuple[float, float, str]]] | None = None
 
     def pages(self, dirty: set[str]) -> Plan:
         """The article pages a pass must render, and those it must remove (their
