@@ -183,8 +183,9 @@ class SiteWriter:
             data) == record.sha256 else None
 
     def files(self) -> set[str]:
-        """Every file there is of those this writer publishes, .gz siblings excluded (in
-        a first pass, those found at start and written since: no walk of the folder)."""
+        """Every file there is of those this writer publishes, .gz siblings excluded; in a
+        first pass, of the unlisted ones, those found at start (no walk of the folder: what
+        the pass wrote since is what it wants, which its callers, orphans, never ask)."""
         found = self._found if self._found is not None else unlisted_files(self.root)
         return {p for p in self.manifest if not p.endswith(".gz")} | found
 
