@@ -184,8 +184,8 @@ class SiteWriter:
 
     def files(self) -> set[str]:
         """Every file there is of those this writer publishes, .gz siblings excluded; in a
-        first pass, of the unlisted ones, those found at start (no walk of the folder: what
-        the pass wrote since is what it wants, which its callers, orphans, never ask)."""
+        first pass, of the unlisted ones, those found at start (no walk of the folder: its
+        callers look for files nothing wants, and what the pass wrote since is wanted)."""
         found = self._found if self._found is not None else unlisted_files(self.root)
         return {p for p in self.manifest if not p.endswith(".gz")} | found
 
