@@ -133,13 +133,18 @@ class ArticleRows:
         # The parts changed by rows in place alone, each an edit that raised its lastmod:
         # their newest lastmod is the old one or an edited row's (no walk of the part).
         raised: dict[int, list[str] | None] = {}
-        for at, (article_id, lastmod) in self._touched.items():
+        self.patches = {}
+        for at, (article_id, lastmod) in sorted(self._touched.items()):
             index, now = at // size, render.sitemap_lastmod(entries[article_id].updated)
             known = raised.setdefault(index, [])
             if known is None or index >= moved or now < lastmod:
                 raised[index] = None
             else:
                 known.append(now)
+            if index < min(moved, count - 1):  # the newest part's rows are kept anyway
+                self.patches.setdefault(index, []).append((
+                    article_row(self.base_url, article_id, lastmod),
+                    article_row(self.base_url, article_id, now)))
         for index in changed:
             lastmods = raised.get(index)
             if lastmods and self.part_lastmods[index]:
@@ -148,14 +153,6 @@ class ArticleRows:
             newest = max((entries[i] for i in self.ids[index * size:(index + 1) * size]),
                          key=lambda dated: dated.updated_at)
             self.part_lastmods[index] = render.sitemap_lastmod(newest.updated)
-        self.patches = {}
-        for at, (article_id, lastmod) in sorted(self._touched.items()):
-            index = at // size
-            if index < min(moved, count - 1):  # the newest part's rows are kept anyway
-                loc = layout.article_url(self.base_url, article_id)
-                self.patches.setdefault(index, []).append((
-                    render.sitemap_row(loc, lastmod),
-                    render.sitemap_row(loc, render.sitemap_lastmod(entries[article_id].updated))))
         self._moved, self._touched = None, {}
         return changed
 
@@ -205,14 +202,14 @@ class PageRows:
         return changed
 
 
-def entry_row(base_url: str, article_id: str, updated: datetime) -> Row:
-    return page_row(layout.article_url(base_url, article_id), render.sitemap_lastmod(updated))
+def article_row(base_url: str, article_id: str, lastmod: str) -> bytes:
+    return render.sitemap_row(layout.article_url(base_url, article_id), lastmod)
 
 
 def row_length(base_url: str, article_id: str) -> int:
     """The bytes of an article's row, whatever its date: ids are uuids, which no escape
     changes, and every lastmod has one length (``render.sitemap_lastmod``)."""
-    return len(entry_row(base_url, article_id, _EPOCH)[1])
+    return len(article_row(base_url, article_id, render.sitemap_lastmod(_EPOCH)))
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)

@@ -126,11 +126,13 @@ class Sitemaps:
             return None
         path = layout.sitemap_part_file(index + 1)
         data = writer.published(path)
+        if data is None:
+            return None
         for old, new in patches:
-            if data is None or data.count(old) != 1:
+            if data.count(old) != 1:
                 return None
             data = data.replace(old, new)
-        return {path: data} if data is not None else None
+        return {path: data}
 
     def _stale(self, writer: SiteWriter, lastmods: list[str | None], article_parts: int,
                cold: bool) -> list[str]:
