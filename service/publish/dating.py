@@ -152,8 +152,8 @@ class Releases:
             if article.published is None:  # dated by its sighting: shared by those seen with it
                 stamps = shared.get(record.first_seen)
                 if stamps is None:
-                    stamps = shared[record.first_seen] = (published.timestamp(),
-                                                          int(published.timestamp()))
+                    stamp = published.timestamp()
+                    stamps = shared[record.first_seen] = (stamp, int(stamp))
                 stamp, whole = stamps
             else:
                 stamp = published.timestamp()

@@ -177,10 +177,11 @@ class SiteWriter:
         """A listed file's bytes as this writer published them (None: not listed, or
         not what its manifest row says, as a hand-edited or damaged file)."""
         record = self.manifest.get(path)
+        if record is None:
+            return None
         self._packer.settle(path)
-        data = None if record is None else _read(self._prefix + path, record.size + 1)
-        return data if record is not None and data is not None and _sha256(
-            data) == record.sha256 else None
+        data = _read(self._prefix + path, record.size + 1)
+        return data if data is not None and _sha256(data) == record.sha256 else None
 
     def files(self) -> set[str]:
         """Every file there is of those this writer publishes, .gz siblings excluded; in a
