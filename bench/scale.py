@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from corpus import corpus  # noqa: E402
 
-from build import SEEDFEEDS, Written, cold_hugo, timed_run, written_in  # noqa: E402
+from build import SEEDFEEDS, Written, cold_hugo, compiled, timed_run, written_in  # noqa: E402
 
 from support.processes import free_port  # noqa: E402
 
@@ -182,6 +182,8 @@ def main() -> None:
                         help="where to build (default: a fresh folder on tmpfs)")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")] + ([1_000_000] if args.huge else [])
+    for code in [ROOT, *([args.baseline] if args.baseline else [])]:
+        compiled(code)
     rows = []
     for articles in sizes:
         for code in ([args.baseline.resolve()] if args.baseline else []) + [None]:

@@ -33,6 +33,7 @@ OWNERS = {
     "click": "cli.py",
     "boto3": "mirror/aws.py",
     "botocore": "mirror/aws.py",
+    "isal": "publish/atomic.py",
 }
 # The pipeline's stages in order: each may import the core and the stages before it.
 STAGES = ("seed", "catalog", "render", "publish", "mirror", "push", "live", "web")

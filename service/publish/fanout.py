@@ -19,8 +19,9 @@ import ctypes
 import gc
 import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from service.publish.writer import Changes, SiteWriter
 
@@ -28,9 +29,15 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
 Job = tuple[Any, ...]
+T = TypeVar("T")
 BATCH = 2000  # work per batch, in units of one article page: amortises a round trip
+PARALLEL_MIN = 500  # article pages below which forking workers costs more than it saves
+# Article pages below which a cold build plans before it forks, and its workers render
+# the feeds too: in a small site the plan is quick and the feeds are most of the work;
+# in a large one the workers start on the pages while the parent plans.
+PLAN_FIRST = 5000
 
-_context: tuple[Callable[[Job], None], SiteWriter] | None = None
+_context: tuple[Callable[[Job], None], SiteWriter, Sequence[Job]] | None = None
 
 
 def workers_available() -> int:
@@ -39,6 +46,16 @@ def workers_available() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def shape(pages: int) -> tuple[int, bool]:
+    """How a cold build of ``pages`` article pages fans out: the processes that render
+    it, and whether it plans first (its workers then render every job). Forking is
+    safe only while this process runs one thread: else it renders here."""
+    if pages < PARALLEL_MIN or threading.active_count() > 1:
+        return 1, False
+    workers = workers_available()
+    return workers, workers > 1 and pages < PLAN_FIRST
 
 
 Submit = Callable[[Sequence[Job]], None]
@@ -54,9 +71,11 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     they forked (at the first jobs), so a later job carries what came after. It must
     write other files than the jobs do (the workers' writes are merged at the end).
 
-    ``weight`` is a job's cost relative to the cheapest: the batches are cut to equal
-    weight, heaviest jobs first, so no worker is left with the slow tail alone. Every
-    write is done when it returns (``SiteWriter.finish``): a failed one raises here."""
+    The workers find the first jobs in the memory they forked with: a batch is sent as
+    the places of its jobs, so a job may hold a whole feed at no cost of pickling. A
+    later job is pickled. ``weight`` is a job's cost relative to the cheapest: the
+    batches are cut to equal weight, heaviest jobs first, so no worker is left with the
+    slow tail alone. Every write is done when it returns: a failed one raises here."""
     total = len(jobs)
     if workers <= 1 or total < 2:
         done, total = 0, 0
@@ -71,15 +90,13 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     progress(done, total)
         run_here(jobs)
         meanwhile(run_here)
-        writer.finish()
         return
     # Here: a build too small to fork never pays their 15 ms of imports.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    writer.finish()  # its helper threads stopped: a process forks safely with one thread
     global _context
-    _context = (do, writer)
+    _context = (do, writer, jobs)
     # Freeze the heap before forking: otherwise the workers' garbage collector walks the
     # inherited catalog, touching every object and copying every page it shares.
     gc.freeze()
@@ -92,8 +109,8 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                 # this process's handler in a worker: blocked until each has its own.
                 mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
                 try:
-                    futures = {pool.submit(_work, batch): len(batch)
-                               for batch in batches(jobs, weight, workers * 8)}
+                    futures = {pool.submit(_work_at, places): len(places) for places in
+                               batches(range(total), lambda i: weight(jobs[i]), workers * 8)}
                 finally:
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
@@ -111,7 +128,6 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                     done += futures[future]
                     if progress:
                         progress(done, total)
-                writer.finish()
             except BaseException:
                 _stop_workers(pool)
                 raise
@@ -120,8 +136,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
         gc.unfreeze()
 
 
-def batches(jobs: Sequence[Job], weight: Callable[[Job], int],
-            runs: int = 0) -> list[list[Job]]:
+def batches(jobs: Sequence[T], weight: Callable[[T], int], runs: int = 0) -> list[list[T]]:
     """Jobs in batches of about BATCH weight, heaviest first (the longest-processing-
     time-first rule: the last batches to finish are the short ones). With ``runs``,
     the jobs of each weight are cut into at most that many batches: neighbours stay in
@@ -131,8 +146,8 @@ def batches(jobs: Sequence[Job], weight: Callable[[Job], int],
     totals: dict[int, int] = {}
     for cost, _ in ordered:
         totals[cost] = totals.get(cost, 0) + cost
-    cut: list[list[Job]] = []
-    batch: list[Job] = []
+    cut: list[list[T]] = []
+    batch: list[T] = []
     load = 0
     for cost, job in ordered:
         batch.append(job)
@@ -173,13 +188,19 @@ def _worker_start(parent: int) -> None:
         os._exit(1)
 
 
-def _work(batch: list[Job]) -> Changes:
+def _work_at(places: list[int]) -> Changes:
+    """In a worker: ``_work`` on the jobs it forked with, at these places."""
+    assert _context is not None, "fanout worker started without a context"
+    jobs = _context[2]
+    return _work([jobs[i] for i in places])
+
+
+def _work(batch: Sequence[Job]) -> Changes:
     """In a worker: run a batch of jobs, return what the parent's writer must record."""
     assert _context is not None, "fanout worker started without a context"
-    do, writer = _context
+    do, writer, _ = _context
     for job in batch:
         do(job)
-    writer.finish()
     changes = writer.take_changes()
     # Not the names of the pages written: a cold build's every page, which its publisher
     # does not keep (its mirror lists the folder), and which, sent back, would be freed

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -45,7 +44,6 @@ from service.seed.problems import Problem
 
 log = logging.getLogger(__name__)
 
-PARALLEL_MIN = 4000  # render jobs below which forking workers costs more than it saves
 # Entries whose rendered parts a cold build's workers keep (5 kB each): enough that an
 # entry's archives in its rare tags still find it (102,000 renders for 100,000 articles
 # where 4,096 kept gave 115,000).
@@ -201,21 +199,26 @@ class Publisher:
 
     def _render(self, dirty: set[str], tags: set[str], cold: bool, now: float,
                 progress: Progress | None) -> None:
-        """Render and write what the plan says: in a cold build of a large site, the
-        article pages and archives on every core in forked workers, while this process
+        """Render and write what the plan says. A cold build forks workers, one a core:
+        in a small site they render everything planned, while this process writes the
+        sitemaps; in a large one, the article pages and archives, while this process
         plans, renders the feeds, tag pages and front files, and the sitemaps."""
         pages = self.planner.pages(dirty)
         for path in pages.removals:
             self.writer.remove(path)
         now_dt = datetime.fromtimestamp(int(now), UTC)
-        # Fork only in a cold build of a large site, and only with no other thread running.
-        workers = (fanout.workers_available() if cold and len(pages.jobs) >= PARALLEL_MIN
-                   and threading.active_count() == 1 else 1)
-        jobs = self._warm_up(pages.jobs, now_dt) if workers > 1 else pages.jobs
+        workers, planned = fanout.shape(len(pages.jobs)) if cold else (1, False)
+        jobs = pages.jobs
+        if planned:
+            jobs += [job for kind in self.planner.plan(dirty, tags, now, self._present)
+                     for job in kind]
+        if workers > 1:
+            jobs = self._warm_up(jobs, now_dt)
 
         def meanwhile(submit: fanout.Submit) -> None:
-            archives, feeds = self.planner.plan(dirty, tags, now, self._present)
-            if cold:
+            archives, feeds = ([], []) if planned else self.planner.plan(dirty, tags, now,
+                                                                          self._present)
+            if cold:  # the plan done, every file a job writes is accounted for
                 for path in self.planner.orphans(self.writer.files()):
                     self.writer.remove(path)
             submit(archives)

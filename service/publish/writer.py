@@ -9,12 +9,9 @@ archive documents, tens of thousands, are left out of the manifest
 (``layout.unlisted``) so that one new article does not rewrite a 15 MB index: the web
 hashes those small files itself, and a file of theirs is published when it exists.
 
-A listed file's .gz sibling is compressed (and a new file hashed) on helper threads
-(``atomic.Packer``) while the pass renders on, and written when collected; the file and
-its sibling get their rows together, once both are written, so a sibling that failed
-leaves the file's old row, and the next pass writes both again. ``finish`` (and
-``save_manifest``) wait for the siblings in flight and raise the first failure: a pass
-collects its writes there.
+A listed file's .gz sibling is written with it; the file and its sibling get their
+rows together, once both are written, so a sibling that failed leaves the file's old
+row, and the next pass writes both again.
 """
 
 from __future__ import annotations
@@ -27,7 +24,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from service import layout
 from service.publish import atomic
@@ -86,38 +82,28 @@ class SiteWriter:
         self._found: set[str] | None = unlisted_files(root)
         self.changes = Changes()
         self._rows: dict[str, tuple[Record, str]] = {}  # path -> its manifest row, as text
-        self._packer = atomic.Packer(self._packed)
 
     def write(self, path: str, data: bytes, now: datetime) -> bool:
-        """Write ``data`` to ``path`` (and its .gz sibling) unless already there."""
+        """Write ``data`` to ``path`` (and its .gz sibling) unless already there. The
+        file and its sibling get their rows once both are written: if the sibling cannot
+        be, the error is raised here and the file keeps its old row, so the next pass
+        writes both again."""
         if layout.unlisted(path):
             return self._write_page(path, data)
-        self._packer.settle(path)  # its sibling in flight: its rows first
         old = self.manifest.get(path)
         target = self._prefix + path
-        # A new file (a cold build's every one) is hashed on the helpers, with its sibling.
-        if (old is not None and old.sha256 == _sha256(data)
-                and _has_size(target, len(data))):
+        digest = _sha256(data)
+        if old is not None and old.sha256 == digest and _has_size(target, len(data)):
             self.changes.count.unchanged += 1
             return False
         atomic.write(target, data)
         if layout.compressed(path):
-            self._packer.pack(path, f"{target}.gz", data, (len(data), now))
-        else:
-            self._record(path, len(data), _sha256(data), now)
+            packed = atomic.gzipped(data)
+            atomic.write(f"{target}.gz", packed)
+            self._record(f"{path}.gz", len(packed), _sha256(packed), now)
+        self._record(path, len(data), digest, now)
         self.changes.count.written += 1
         return True
-
-    def _packed(self, path: str, note: Any, size: int, digest: str, of_data: str) -> None:
-        """A file's .gz sibling is written: the file's row and the sibling's, at last."""
-        plain_size, now = note
-        self._record(path, plain_size, of_data, now)
-        self._record(f"{path}.gz", size, digest, now)
-
-    def finish(self) -> None:
-        """Wait for the .gz siblings in flight and record them; raise the first failure
-        (a full disk, say), once none is in flight."""
-        self._packer.finish()
 
     def _write_page(self, path: str, data: bytes) -> bool:
         """An unlisted file: no manifest row, no .gz; compared with the bytes on disk."""
@@ -134,7 +120,6 @@ class SiteWriter:
     def remove(self, path: str) -> None:
         """Remove a published file (and its .gz sibling), if it exists. Forgotten only
         once it is gone: a file that cannot be removed stays listed, and is tried again."""
-        self._packer.settle(path)
         for name in (path, f"{path}.gz"):
             try:
                 os.unlink(self._prefix + name)
@@ -179,7 +164,6 @@ class SiteWriter:
         record = self.manifest.get(path)
         if record is None:
             return None
-        self._packer.settle(path)
         data = _read(self._prefix + path, record.size + 1)
         return data if data is not None and _sha256(data) == record.sha256 else None
 
@@ -196,8 +180,7 @@ class SiteWriter:
         It is ``json.dumps({"version": 1, "files": rows}, separators=(",", ":"))``, put
         together from each row's text, kept while its record is the same: a pass changes a
         few dozen of a large site's 1,600 rows, and encoding them all cost a tenth of it.
-        The siblings in flight are waited for first (``finish``): a failure raises here."""
-        self.finish()
+        """
         if not self._manifest_changed:
             return False
         rows, kept = {}, self._rows
@@ -220,10 +203,7 @@ class SiteWriter:
         atomic.write(self._prefix + layout.STATUS, data)
 
     def take_changes(self) -> Changes:
-        """What was written since the last call (and forget it). The siblings in flight
-        are waited for; one that failed is left out with its file, unraised: a pass that
-        goes on learns of it from ``finish``, and one that failed has its own error."""
-        self._packer.drop()
+        """What was written since the last call (and forget it)."""
         changes, self.changes = self.changes, Changes()
         return changes
 
