@@ -8,7 +8,6 @@ names the flag and the variable, and handed around as one frozen ``Settings``.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -254,6 +253,8 @@ def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
     unknown = {n for n in (os.environ if environ is None else environ)
                if n.startswith(ENV_PREFIX) and n not in known}
     warnings = []
+    if unknown:
+        import difflib  # only for a typo: every command asks, few have one
     for name in sorted(unknown):
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""

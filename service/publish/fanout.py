@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from service.publish.writer import Changes, SiteWriter
 
@@ -29,15 +29,10 @@ if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
 Job = tuple[Any, ...]
-T = TypeVar("T")
 BATCH = 2000  # work per batch, in units of one article page: amortises a round trip
 PARALLEL_MIN = 500  # article pages below which forking workers costs more than it saves
-# Article pages below which a cold build plans before it forks, and its workers render
-# the feeds too: in a small site the plan is quick and the feeds are most of the work;
-# in a large one the workers start on the pages while the parent plans.
-PLAN_FIRST = 5000
 
-_context: tuple[Callable[[Job], None], SiteWriter, Sequence[Job]] | None = None
+_context: tuple[Callable[[Job], None], SiteWriter] | None = None
 
 
 def workers_available() -> int:
@@ -48,14 +43,13 @@ def workers_available() -> int:
         return os.cpu_count() or 1
 
 
-def shape(pages: int) -> tuple[int, bool]:
-    """How a cold build of ``pages`` article pages fans out: the processes that render
-    it, and whether it plans first (its workers then render every job). Forking is
-    safe only while this process runs one thread: else it renders here."""
+def workers_for(pages: int) -> int:
+    """The processes to render a cold build of ``pages`` article pages on: one a core,
+    or this one alone for a small site, or while this process runs other threads
+    (forking is safe only with one)."""
     if pages < PARALLEL_MIN or threading.active_count() > 1:
-        return 1, False
-    workers = workers_available()
-    return workers, workers > 1 and pages < PLAN_FIRST
+        return 1
+    return workers_available()
 
 
 Submit = Callable[[Sequence[Job]], None]
@@ -71,11 +65,9 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     they forked (at the first jobs), so a later job carries what came after. It must
     write other files than the jobs do (the workers' writes are merged at the end).
 
-    The workers find the first jobs in the memory they forked with: a batch is sent as
-    the places of its jobs, so a job may hold a whole feed at no cost of pickling. A
-    later job is pickled. ``weight`` is a job's cost relative to the cheapest: the
-    batches are cut to equal weight, heaviest jobs first, so no worker is left with the
-    slow tail alone. Every write is done when it returns: a failed one raises here."""
+    ``weight`` is a job's cost relative to the cheapest: the batches are cut to equal
+    weight, heaviest jobs first, so no worker is left with the slow tail alone. Every
+    write is done when it returns: a failed one raises here."""
     total = len(jobs)
     if workers <= 1 or total < 2:
         done, total = 0, 0
@@ -96,7 +88,7 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     global _context
-    _context = (do, writer, jobs)
+    _context = (do, writer)
     # Freeze the heap before forking: otherwise the workers' garbage collector walks the
     # inherited catalog, touching every object and copying every page it shares.
     gc.freeze()
@@ -109,8 +101,8 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
                 # this process's handler in a worker: blocked until each has its own.
                 mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
                 try:
-                    futures = {pool.submit(_work_at, places): len(places) for places in
-                               batches(range(total), lambda i: weight(jobs[i]), workers * 8)}
+                    futures = {pool.submit(_work, batch): len(batch)
+                               for batch in batches(jobs, weight, workers * 8)}
                 finally:
                     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
@@ -136,7 +128,8 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
         gc.unfreeze()
 
 
-def batches(jobs: Sequence[T], weight: Callable[[T], int], runs: int = 0) -> list[list[T]]:
+def batches(jobs: Sequence[Job], weight: Callable[[Job], int],
+            runs: int = 0) -> list[list[Job]]:
     """Jobs in batches of about BATCH weight, heaviest first (the longest-processing-
     time-first rule: the last batches to finish are the short ones). With ``runs``,
     the jobs of each weight are cut into at most that many batches: neighbours stay in
@@ -146,8 +139,8 @@ def batches(jobs: Sequence[T], weight: Callable[[T], int], runs: int = 0) -> lis
     totals: dict[int, int] = {}
     for cost, _ in ordered:
         totals[cost] = totals.get(cost, 0) + cost
-    cut: list[list[T]] = []
-    batch: list[T] = []
+    cut: list[list[Job]] = []
+    batch: list[Job] = []
     load = 0
     for cost, job in ordered:
         batch.append(job)
@@ -188,17 +181,10 @@ def _worker_start(parent: int) -> None:
         os._exit(1)
 
 
-def _work_at(places: list[int]) -> Changes:
-    """In a worker: ``_work`` on the jobs it forked with, at these places."""
-    assert _context is not None, "fanout worker started without a context"
-    jobs = _context[2]
-    return _work([jobs[i] for i in places])
-
-
-def _work(batch: Sequence[Job]) -> Changes:
+def _work(batch: list[Job]) -> Changes:
     """In a worker: run a batch of jobs, return what the parent's writer must record."""
     assert _context is not None, "fanout worker started without a context"
-    do, writer, _ = _context
+    do, writer = _context
     for job in batch:
         do(job)
     changes = writer.take_changes()

@@ -199,26 +199,19 @@ class Publisher:
 
     def _render(self, dirty: set[str], tags: set[str], cold: bool, now: float,
                 progress: Progress | None) -> None:
-        """Render and write what the plan says. A cold build forks workers, one a core:
-        in a small site they render everything planned, while this process writes the
-        sitemaps; in a large one, the article pages and archives, while this process
-        plans, renders the feeds, tag pages and front files, and the sitemaps."""
+        """Render and write what the plan says: in a cold build, the article pages and
+        archives on every core in forked workers, while this process plans, renders the
+        feeds, tag pages and front files, and the sitemaps."""
         pages = self.planner.pages(dirty)
         for path in pages.removals:
             self.writer.remove(path)
         now_dt = datetime.fromtimestamp(int(now), UTC)
-        workers, planned = fanout.shape(len(pages.jobs)) if cold else (1, False)
-        jobs = pages.jobs
-        if planned:
-            jobs += [job for kind in self.planner.plan(dirty, tags, now, self._present)
-                     for job in kind]
-        if workers > 1:
-            jobs = self._warm_up(jobs, now_dt)
+        workers = fanout.workers_for(len(pages.jobs)) if cold else 1
+        jobs = self._warm_up(pages.jobs, now_dt) if workers > 1 else pages.jobs
 
         def meanwhile(submit: fanout.Submit) -> None:
-            archives, feeds = ([], []) if planned else self.planner.plan(dirty, tags, now,
-                                                                          self._present)
-            if cold:  # the plan done, every file a job writes is accounted for
+            archives, feeds = self.planner.plan(dirty, tags, now, self._present)
+            if cold:
                 for path in self.planner.orphans(self.writer.files()):
                     self.writer.remove(path)
             submit(archives)
