@@ -1,13 +1,14 @@
 """Benchmark a cold `seedfeeds build` against Hugo, and one incremental publish pass.
 
     python bench/build.py [--articles 100000 --files 1000 --tags 200] [--out /dev/shm/...]
-                          [--baseline /path/to/an/older/checkout]
+                          [--baseline /path/to/an/older/checkout] [--runs N]
 
 1. Cold build: `seedfeeds build` of the corpus into a fresh folder, wall time and
    peak memory (the largest process), beside Hugo (Debian `hugo`) building per-tag
    RSS only from the same corpus converted by ../shared/tools/corpus_to_hugo.py,
    in the same run; with ``--baseline``, first the same build by an older checkout of
-   seedfeeds (run with this venv), the before beside the after. Files and bytes written,
+   seedfeeds (run with this venv), the before beside the after; with ``--runs N``, N
+   rounds of them in turn, for the median and the range. Files and bytes written,
    and of those the RFC 5005 archives. Output goes to tmpfs by default: on ext4, creating
    files soon after deleting tens of thousands costs 20 times more and times the file
    system.
@@ -20,10 +21,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +108,7 @@ def cold_hugo(seeds: Path, out: Path) -> tuple[float, float, int] | None:
                    stdout=subprocess.DEVNULL)
     seconds, peak = timed_run([hugo, "--quiet"], cwd=site)
     files = sum(len(names) for _, _, names in os.walk(site / "public"))
+    shutil.rmtree(site, ignore_errors=True)  # tmpfs is memory; the next run converts anew
     return seconds, peak, files
 
 
@@ -153,6 +157,9 @@ def main() -> None:
                         help="where to build (default: a fresh folder on tmpfs)")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="also build with an older checkout of seedfeeds, first")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="rounds of the cold builds, each round every build in turn; "
+                        "the table gives the median, and the range of the rounds")
     args = parser.parse_args()
     for code in [ROOT, *([args.baseline] if args.baseline else [])]:
         compiled(code)
@@ -164,14 +171,21 @@ def main() -> None:
         print("| cold build | seconds | peak memory | files written | bytes written "
               "| of which archives |")
         print("|---|---:|---:|---:|---:|---:|")
-        if args.baseline:
-            _row(f"seedfeeds at {args.baseline.name} (before)",
-                 *cold_seedfeeds(seeds, out, args.baseline))
-        _row("seedfeeds build (feeds, archives, pages, OPML)", *cold_seedfeeds(seeds, out))
-        hugo = cold_hugo(seeds, out)
+        before: list[tuple[float, float, Written]] = []
+        after: list[tuple[float, float, Written]] = []
+        hugo: list[tuple[float, float, int]] = []
+        for _ in range(args.runs):
+            if args.baseline:
+                before.append(cold_seedfeeds(seeds, out, args.baseline))
+            after.append(cold_seedfeeds(seeds, out))
+            found = cold_hugo(seeds, out)
+            hugo += [found] if found else []
+        if before:
+            _row(f"seedfeeds at {args.baseline.name} (before)", before)
+        _row("seedfeeds build (feeds, archives, pages, OPML)", after)
         if hugo:
-            print(f"| Hugo {_hugo_version()} (per-tag RSS only) | {hugo[0]:.1f} | "
-                  f"{hugo[1]:,.0f} MiB | {hugo[2]:,} | | |")
+            print(f"| Hugo {_hugo_version()} (per-tag RSS only) | {_seconds(hugo)} | "
+                  f"{statistics.median([run[1] for run in hugo]):,.0f} MiB | {hugo[0][2]:,} | | |")
         seconds, changed, kinds = incremental(seeds, out)
         detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         print(f"\nincremental pass after one new 10-article file: {seconds * 1000:.0f} ms, "
@@ -180,10 +194,19 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def _row(label: str, seconds: float, peak: float, written: Written) -> None:
-    files, size, archive_files, archive_size = written
-    print(f"| {label} | {seconds:.1f} | {peak:,.0f} MiB | {files:,} | {size / 2**20:,.0f} MiB "
+def _row(label: str, runs: list[tuple[float, float, Written]]) -> None:
+    files, size, archive_files, archive_size = runs[0][2]
+    print(f"| {label} | {_seconds(runs)} | {statistics.median([run[1] for run in runs]):,.0f} MiB "
+          f"| {files:,} | {size / 2**20:,.0f} MiB "
           f"| {archive_files:,} files, {archive_size / 2**20:,.0f} MiB |")
+
+
+def _seconds(runs: Sequence[tuple[float, ...]]) -> str:
+    """The median wall time of the runs, and their range if more than one."""
+    times = sorted(run[0] for run in runs)
+    if len(times) == 1:
+        return f"{times[0]:.1f}"
+    return f"{statistics.median(times):.2f} ({times[0]:.2f}-{times[-1]:.2f})"
 
 
 def _hugo_version() -> str:

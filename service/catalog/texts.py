@@ -60,6 +60,32 @@ class Texts:
         return tuple([brief_of(article, place)
                       for article, place in zip(articles, places, strict=True)])
 
+    def part(self) -> Texts:
+        """A spill file of its own beside this one, opened now: for a reader forked
+        after this call to write (``publish.readahead``), and this one to ``adopt``."""
+        part = Texts(self.folder)
+        part._open()
+        return part
+
+    def adopt(self, part: Texts, end: int, briefs: Iterable[Brief]) -> None:
+        """Append the first ``end`` bytes of ``part``'s file (another process wrote
+        them) to this one, and move ``briefs``, whose texts lie there, to their places
+        here. A full disk raises, and no brief is moved."""
+        assert part._fd is not None, "a part is opened when it is made"
+        fd, at, copied = self._open(), self._end, 0
+        while copied < end:
+            try:  # in the kernel, no copy through this process
+                step = os.copy_file_range(part._fd, fd, end - copied, copied, at + copied)
+            except OSError:  # across file systems, or an older kernel
+                data = os.pread(part._fd, min(end - copied, 1 << 20), copied)
+                step = os.pwrite(fd, data, at + copied)
+            if step <= 0:
+                raise OSError(f"the spill file of a forked reader ended at {copied} of {end} bytes")
+            copied += step
+        self._end = at + end
+        for brief in briefs:
+            brief.body += at << 32
+
     def text(self, brief: Brief) -> Text:
         """An article's text, read back."""
         place, recent = brief.body, self._recent

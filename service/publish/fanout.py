@@ -95,11 +95,11 @@ def run(jobs: Sequence[Job], do: Callable[[Job], None], writer: SiteWriter, work
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_worker_start, initargs=(os.getpid(),)) as pool:
+                                 initializer=start_child, initargs=(os.getpid(),)) as pool:
             try:
                 # The first submit forks the workers: a stop signal meanwhile would run
                 # this process's handler in a worker: blocked until each has its own.
-                mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+                mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
                 try:
                     futures = {pool.submit(_work, batch): len(batch)
                                for batch in batches(jobs, weight, workers * 8)}
@@ -165,16 +165,17 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 
-def _worker_start(parent: int) -> None:
-    """In a new worker: die with the parent, and leave signals to it."""
+def start_child(parent: int) -> None:
+    """In a new worker (or any child this package forks): die with the parent, and
+    leave signals to it."""
     # Ctrl-C reaches the whole process group; the parent decides, then stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for number in (signal.SIGTERM, signal.SIGHUP):  # not the parent's handlers
         signal.signal(number, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked across the fork
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # blocked across the fork
     with contextlib.suppress(OSError, AttributeError):  # not Linux: the parent's kill() is all
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # it died before the death signal was set: none will come

@@ -26,11 +26,10 @@ from service.catalog.state import State
 from service.catalog.texts import Texts
 from service.config import Settings
 from service.model import Brief
-from service.publish import unseen
+from service.publish import readahead, unseen
 from service.seed import folder as seeds
 from service.seed.folder import Listing
-from service.seed.problems import Problem, SeedError, UnreadableSeed, shown
-from service.seed.read import read_seed
+from service.seed.problems import Problem, shown
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +59,7 @@ class Sources:
         self.listed: dict[str, Problem] = {}  # what the last listing could not read, by path
         self._log = unseen.ProblemLog(settings.seeds)
         self._blind: list[str] = []  # files there that could not be read, this pass
+        self._ahead: readahead.ReadAhead | None = None  # a first pass's forked reader
 
     def read(self, paths: set[str] | None, progress: Progress | None,
              first_pass: bool) -> tuple[Reads, tuple[str, ...]]:
@@ -88,7 +88,7 @@ class Sources:
         if listing is None:
             reads = self._read_paths(sorted(paths or ()), progress)
         else:
-            reads, young = self._rescan(listing, progress)
+            reads, young = self._rescan(listing, progress, first_pass)
             if first_pass:
                 unseen.refuse_blind_loss(self._blind_problems(listing), reads, self.settings.feeds)
         if young and first_pass:  # after a failed pass, a young file's articles hold
@@ -116,7 +116,8 @@ class Sources:
             self._read_present(path, reads, None)
         return reads
 
-    def _rescan(self, listing: Listing, progress: Progress | None) -> tuple[Reads, list[str]]:
+    def _rescan(self, listing: Listing, progress: Progress | None,
+                first_pass: bool) -> tuple[Reads, list[str]]:
         """Every file: read what changed, and tell a file deleted (its folder was listed)
         from one that cannot be seen (its folder was not), which keeps its articles."""
         present = set(listing.files)
@@ -129,15 +130,17 @@ class Sources:
         reads: Reads = {}
         young: list[str] = []
         hiding: list[str] = []
-        for done, path in enumerate(sorted(paths), start=1):
-            if progress and (done % 16 == 0 or done == len(paths)):
-                progress("read", done, len(paths))
-            if path in present:
-                self._read_present(path, reads, young)
-            elif path in hidden or unseen.unlisted(path, listing.folders) is not None:
-                hiding.append(path)
-            else:
-                self._gone(path, reads)
+        with readahead.start(self.settings, sorted(present), self.texts, first_pass) as self._ahead:
+            for done, path in enumerate(sorted(paths), start=1):
+                if progress and (done % 16 == 0 or done == len(paths)):
+                    progress("read", done, len(paths))
+                if path in present:
+                    self._read_present(path, reads, young)
+                elif path in hidden or unseen.unlisted(path, listing.folders) is not None:
+                    hiding.append(path)
+                else:
+                    self._gone(path, reads)
+        self._ahead = None
         self._keep_unseen(hiding, listing, reads)
         return reads, young
 
@@ -161,34 +164,31 @@ class Sources:
         self._read_file(path, found, reads)
 
     def _read_file(self, path: str, found: tuple[int, int], reads: Reads) -> None:
-        """Parse one file into ``reads``; ``found`` is its (mtime_ns, size). Whatever
-        goes wrong with one file is that file's error, never the pass's."""
-        root = self.settings.seeds
+        """Parse one file into ``reads`` (or take what a reader ahead parsed); ``found``:
+        its (mtime_ns, size). What goes wrong with one file is its error, not the pass's."""
         record = self.files.setdefault(path, FileState())
         record.stat = found
+        outcome = self._ahead.take(path, found) if self._ahead else None
         try:
-            seed = read_seed(root / path, shown(path), timezone=self.settings.timezone,
-                             max_size=self.settings.max_file_size)
-        except UnreadableSeed as exc:
-            self._unreadable(path, exc.problem, reads)
-            return
-        except SeedError as exc:
-            record.error = exc.problem
-            log.warning("%s", exc.problem)
-            self._keep_last_good(path, reads)
-            return
+            outcome = outcome or readahead.parse(self.settings, path, self.texts)
         except Exception as exc:  # a bug in the reader must not stop the other files
             problem = Problem(path, None, f"could not be read: {type(exc).__name__}: {exc}")
             if record.error != problem:
                 log.exception("%s: unexpected failure, reported as the file's error", shown(path))
-            record.error = problem
+            outcome = ("bug", problem)
+        if outcome[0] == "unreadable":
+            self._unreadable(path, outcome[1], reads)
+        elif outcome[0] != "seed":  # the file's error (logged), or a bug in the reader
+            if outcome[0] == "error":
+                log.warning("%s", outcome[1])
+            record.error = outcome[1]
             self._keep_last_good(path, reads)
-            return
-        record.error, record.warnings = None, seed.warnings
-        for problem in seed.warnings:
-            log.info("%s", problem)
-        reads[path] = self.texts.briefs(seed.articles)
-        self.state.forget_kept([shown(path)])
+        else:
+            record.error, record.warnings = None, outcome[1]
+            for problem in outcome[1]:
+                log.info("%s", problem)
+            reads[path] = outcome[2]
+            self.state.forget_kept([shown(path)])
 
     def _unreadable(self, path: str, problem: Problem, reads: Reads) -> None:
         """A file that is there but cannot be read (what it holds is unknown), or that
