@@ -130,3 +130,19 @@ def test_a_fifo_among_the_seeds_is_never_opened(tmp_path: Path, seeds: Path) -> 
     assert done.returncode == 1, done.stderr[-2000:]  # the bad files are errors
     assert (tmp_path / "feeds" / "all.atom").is_file()
     shutil.rmtree(tmp_path / "feeds")
+
+
+def test_a_brief_crosses_the_pipe_whole() -> None:
+    import hashlib
+    import pickle
+    from datetime import UTC, datetime
+
+    from service.model import Brief
+
+    brief = Brief("0000-id", ("Harbour", "News"), datetime(2026, 1, 2, tzinfo=UTC), "a.txt",
+                  70_000, hashlib.sha256(b"x").digest(), "markdown", "https://e.org/x",
+                  "Ann", 123 << 32 | 456)
+    copy = pickle.loads(pickle.dumps(brief, protocol=pickle.HIGHEST_PROTOCOL))
+    fields = ("id", "tags", "published", "source", "line", "digest", "markup", "link",
+              "author", "body")
+    assert [getattr(copy, name) for name in fields] == [getattr(brief, name) for name in fields]
