@@ -101,6 +101,7 @@ def test_what_the_child_parsed_is_taken_with_its_texts(tmp_path: Path, seeds: Pa
     titles = [texts.text(brief).title for brief in outcome[2]]
     assert titles == [f"Story {42 * 5 + n} of the harbour." for n in range(5)]
     assert len(paths) == FILES + 2 * len(BAD)
+    assert ahead.take("news_043.txt", found(seeds, "news_043.txt")) is None  # once closed
 
 
 def test_a_file_changed_after_the_child_looked_is_parsed_here(

@@ -95,7 +95,8 @@ class ReadAhead:
 
     def close(self) -> None:
         """Stop the child if it still runs, and let its spill file go (what was taken
-        from it is this process's own by now)."""
+        from it is this process's own by now). Nothing is taken after this."""
+        self._paths, self._results = set(), {}
         if self._pid:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGKILL)
