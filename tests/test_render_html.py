@@ -10,7 +10,7 @@ hostile text in every field (hypothesis).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -166,3 +166,19 @@ def test_hostile_pages_are_the_reference(site, items, title, subtitle, updated, 
     for entry in items:
         assert_article(site, entry)
     assert_not_found(site, subtitle)
+
+
+def test_a_tag_row_is_written_in_its_own_offset_even_for_an_equal_instant() -> None:
+    """Equal datetimes are the same instant: a row kept for one must not stand for the
+    other, which its offset writes otherwise (found by the hostile-pages test)."""
+    from datetime import datetime
+
+    from service.render import html
+
+    at_utc = TagSummary("Harbour", "harbour", 1, datetime(2000, 1, 1, tzinfo=UTC),
+                        samples.links("harbour"))
+    a_minute_east = replace(at_utc, updated=datetime(
+        2000, 1, 1, 0, 1, tzinfo=timezone(timedelta(minutes=1))))
+    assert at_utc == a_minute_east
+    assert ">1 Jan 2000, 00:00 UTC<" in html.tag_row(at_utc)
+    assert ">1 Jan 2000, 00:01 UTC+00:01<" in html.tag_row(a_minute_east)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from service.layout import feed_links
@@ -140,10 +140,16 @@ def badges(name: str, links: FeedLinks) -> str:
     return f'<span class="badges">\n{items}</span>\n'
 
 
-@lru_cache(maxsize=4096)
 def tag_row(tag: TagSummary) -> str:
     """The macro ``tag_row``: one row of the index's tag table. Cached: each pass
-    renders the index again, yet changes one or two of a large site's hundreds of rows."""
+    renders the index again, yet changes one or two of a large site's hundreds of rows;
+    by the tag and its date's offset (equal datetimes are the same instant, which
+    another offset writes otherwise)."""
+    return _tag_row(tag, tag.updated.utcoffset())
+
+
+@lru_cache(maxsize=4096)
+def _tag_row(tag: TagSummary, offset: timedelta | None) -> str:
     unit = "article" if tag.count == 1 else "articles"
     when = escape(tag.updated.isoformat())
     return (f'      <tr>\n        <th scope="row" class="tag-table__name">'
