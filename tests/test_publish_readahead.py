@@ -115,6 +115,9 @@ def test_a_file_changed_after_the_child_looked_is_parsed_here(
 
 
 def test_every_file_of_a_child_that_died_is_parsed_here(tmp_path: Path, seeds: Path) -> None:
+    # Its last file keeps it parsing for a while: it is killed before it could send.
+    big = "".join(article(n) for n in range(50_000))
+    (seeds / "news_999_big.txt").write_text(big, encoding="utf-8")
     ahead, _, paths = reader_of(tmp_path, seeds)
     with ahead:
         os.kill(ahead._pid, signal.SIGKILL)
