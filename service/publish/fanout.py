@@ -43,11 +43,16 @@ def workers_available() -> int:
         return os.cpu_count() or 1
 
 
+def may_fork() -> bool:
+    """Forking is safe only while this process runs one thread: a lock another thread
+    holds at the fork stays held in the child for good."""
+    return threading.active_count() == 1
+
+
 def workers_for(pages: int) -> int:
     """The processes to render a cold build of ``pages`` article pages on: one a core,
-    or this one alone for a small site, or while this process runs other threads
-    (forking is safe only with one)."""
-    if pages < PARALLEL_MIN or threading.active_count() > 1:
+    or this one alone for a small site, or while this process runs other threads."""
+    if pages < PARALLEL_MIN or not may_fork():
         return 1
     return workers_available()
 

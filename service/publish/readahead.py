@@ -23,13 +23,12 @@ import os
 import pickle
 import signal
 import stat
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from service.catalog.texts import Texts
 from service.config import Settings
-from service.publish.fanout import STOP_SIGNALS, start_child
+from service.publish.fanout import STOP_SIGNALS, may_fork, start_child
 from service.seed.problems import SeedError, UnreadableSeed, shown
 from service.seed.read import read_seed
 
@@ -115,17 +114,17 @@ class ReadAhead:
                 end, results = pickle.load(pipe)
             except (EOFError, pickle.UnpicklingError):  # it died: everything is parsed here
                 return {}
-        briefs = [brief for _, (_, outcome) in results.items()
+        briefs = [brief for _, outcome in results.values()
                   if outcome is not None and outcome[0] == "seed" for brief in outcome[2]]
         self._texts.adopt(self._part, end, briefs)
-        return dict(results)
+        return results
 
 
 def start(settings: Settings, paths: Sequence[str], texts: Texts,
           first_pass: bool) -> contextlib.AbstractContextManager[ReadAhead | None]:
     """A child reading the later half of ``paths`` ahead, in a first pass of enough of
     them while this process runs one thread; else nothing (None, as a context)."""
-    if not first_pass or len(paths) < READ_AHEAD_MIN or threading.active_count() > 1:
+    if not first_pass or len(paths) < READ_AHEAD_MIN or not may_fork():
         return contextlib.nullcontext()
     return ReadAhead(settings, paths[len(paths) // 2:], texts)
 
