@@ -114,6 +114,31 @@ def test_a_pass_that_failed_on_a_full_state_folder_is_redone_once_there_is_room(
             fails_then_heals(server, state, "state folder")
 
 
+def test_a_state_folder_that_fills_as_files_are_read_fails_the_pass_not_the_files(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The texts of the files read go to the state's folder: when it fills, the pass
+    fails with the disk's error, and no file is taken for one the reader cannot read
+    (their last good articles would stand in, and the pass would seem to succeed).
+    Enough files that a build parses half of them in a forked child too."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    body = "A paragraph of harbour news, long enough to weigh. " * 40
+    for number in range(80):
+        (seeds / f"news_{number:03d}.txt").write_text("".join(
+            f"Story {number}.{n} of the day. Harbour | News\n\n{body}\n\n" for n in range(20)),
+            encoding="utf-8")
+    with tmpfs(tmp_path / "state", "1m") as state:
+        settings = load_settings({"seeds": str(seeds), "feeds": str(tmp_path / "feeds"),
+                                  "state": str(state / "state.sqlite")}, {})
+        publisher = Publisher(settings)
+        try:
+            with pytest.raises(PassFailed, match="No space left on device"):
+                publisher.publish(None)
+        finally:
+            publisher.close()
+    assert not [r.getMessage() for r in caplog.records if "unexpected failure" in r.getMessage()]
+
+
 def test_a_failing_pass_is_on_status_with_its_error_and_since_when(tmp_path: Path):
     server = LiveServer(tmp_path, "--debounce", "0.05")
     (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")

@@ -11,6 +11,9 @@ reads the same; a result whose file changed since the child looked at it, or tha
 child could not give (a bug in the reader, say), it parses here, where the failure is
 logged as it would be.
 
+``parse_here`` is how every pass parses a file in this process, the first pass's
+first half among them.
+
 The child does nothing else: it logs nothing and exits without cleaning up, and it dies
 with this process (``fanout.start_child``). Forking is safe only while the process
 runs one thread: a first pass beside other threads (the web server's) parses here.
@@ -19,6 +22,7 @@ runs one thread: a first pass beside other threads (the web server's) parses her
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import pickle
 import signal
@@ -29,18 +33,20 @@ from typing import Any
 from service.catalog.texts import Texts
 from service.config import Settings
 from service.publish.fanout import STOP_SIGNALS, may_fork, start_child
-from service.seed.problems import SeedError, UnreadableSeed, shown
+from service.seed.problems import Problem, SeedError, UnreadableSeed, shown
 from service.seed.read import read_seed
 
+log = logging.getLogger(__name__)
+
 READ_AHEAD_MIN = 64  # seed files below which a first pass parses them all here
-# ("seed", warnings, briefs) | ("unreadable", problem) | ("error", problem)
+# ("seed", warnings, articles or their briefs) | ("unreadable", problem) | ("error", problem)
 Outcome = tuple[Any, ...]
 Found = tuple[int, int]  # (mtime_ns, size) of a seed file, as ``Sources`` looks at it
 
 
-def parse(settings: Settings, path: str, texts: Texts) -> Outcome:
-    """One seed file parsed, its texts written to ``texts``: what a pass learns of it.
-    A bug in the reader raises."""
+def parse(settings: Settings, path: str) -> Outcome:
+    """One seed file parsed: what a pass learns of it, a "seed" with its articles. A bug
+    in the reader raises."""
     try:
         seed = read_seed(settings.seeds / path, shown(path), timezone=settings.timezone,
                          max_size=settings.max_file_size)
@@ -48,7 +54,30 @@ def parse(settings: Settings, path: str, texts: Texts) -> Outcome:
         return ("unreadable", exc.problem)
     except SeedError as exc:
         return ("error", exc.problem)
-    return ("seed", seed.warnings, texts.briefs(seed.articles))
+    return ("seed", seed.warnings, seed.articles)
+
+
+def parse_here(settings: Settings, path: str, texts: Texts, known: Problem | None) -> Outcome:
+    """``parse`` and ``briefed`` in this process, as any pass reads a file. A bug in the
+    reader must not stop the other files: it is the file's problem, its traceback
+    logged unless it is the ``known`` one already. A full disk under the texts raises:
+    the pass's failure, as every write's."""
+    try:
+        outcome = parse(settings, path)
+    except Exception as exc:
+        problem = Problem(path, None, f"could not be read: {type(exc).__name__}: {exc}")
+        if known != problem:
+            log.exception("%s: unexpected failure, reported as the file's error", shown(path))
+        outcome = ("bug", problem)
+    return briefed(outcome, texts)
+
+
+def briefed(outcome: Outcome, texts: Texts) -> Outcome:
+    """A parsed seed's articles as briefs, their texts written to ``texts``; apart from
+    ``parse``, so that a full disk there is the pass's failure, not the file's."""
+    if outcome[0] != "seed":
+        return outcome
+    return ("seed", outcome[1], texts.briefs(outcome[2]))
 
 
 class ReadAhead:
@@ -140,8 +169,8 @@ def _parse_all(settings: Settings, paths: Sequence[str], part: Texts, pipe: int)
             results[path] = (None, None)
             continue
         try:
-            outcome: Outcome | None = parse(settings, path, part)
-        except Exception:  # parsed again by the parent, which reports it
+            outcome: Outcome | None = briefed(parse(settings, path), part)
+        except Exception:  # parsed again by the parent, which reports it (or fails)
             outcome = None
         results[path] = ((info.st_mtime_ns, info.st_size), outcome)
     with os.fdopen(pipe, "wb") as stream:

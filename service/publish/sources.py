@@ -165,17 +165,12 @@ class Sources:
 
     def _read_file(self, path: str, found: tuple[int, int], reads: Reads) -> None:
         """Parse one file into ``reads`` (or take what a reader ahead parsed); ``found``:
-        its (mtime_ns, size). What goes wrong with one file is its error, not the pass's."""
+        its (mtime_ns, size). What goes wrong with a file is its error; a full disk is
+        the pass's."""
         record = self.files.setdefault(path, FileState())
         record.stat = found
-        outcome = self._ahead.take(path, found) if self._ahead else None
-        try:
-            outcome = outcome or readahead.parse(self.settings, path, self.texts)
-        except Exception as exc:  # a bug in the reader must not stop the other files
-            problem = Problem(path, None, f"could not be read: {type(exc).__name__}: {exc}")
-            if record.error != problem:
-                log.exception("%s: unexpected failure, reported as the file's error", shown(path))
-            outcome = ("bug", problem)
+        outcome = ((self._ahead.take(path, found) if self._ahead else None)
+                   or readahead.parse_here(self.settings, path, self.texts, record.error))
         if outcome[0] == "unreadable":
             self._unreadable(path, outcome[1], reads)
         elif outcome[0] != "seed":  # the file's error (logged), or a bug in the reader
