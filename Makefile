@@ -23,8 +23,11 @@ install: $(STAMP)  ## create .venv with seedfeeds and its test tools
 run: $(STAMP)  ## serve the sample seeds on http://localhost:8080
 	$(BIN)/seedfeeds serve
 
+# The tests that time nothing on every core, then those that assert how soon something
+# happens alone: beside another test's load their latencies are not their own.
 test: $(STAMP)  ## run the whole test suite
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto -m 'not timed'
+	$(BIN)/python -m pytest -q -m timed
 
 lint: $(STAMP)  ## ruff on everything, mypy on service/
 	$(BIN)/ruff check service tests bench

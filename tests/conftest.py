@@ -8,12 +8,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
+
+# Property tests check what comes out, not how fast: on a machine shared with other tests
+# (`make test` runs them on every core) a deadline would fail them at random.
+settings.register_profile("seedfeeds", deadline=None)
+settings.load_profile("seedfeeds")
 
 if TYPE_CHECKING:  # imported by the fixtures that need it: it loads boto3
     from support.seaweed import Recorder, Seaweed
 
 SHARED_SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 REAL_SEED = SHARED_SEEDS / "000_73324a814fad35fd.txt"
+
+
+@pytest.fixture(autouse=True)
+def terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal 120 columns wide, for every command a test runs, whatever the terminal
+    (or the test runner's worker) running the tests says: `check` fits its table to it."""
+    monkeypatch.setenv("COLUMNS", "120")
 
 
 @pytest.fixture

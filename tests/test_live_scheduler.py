@@ -15,6 +15,8 @@ from service.seed.folder import READY, RESCAN, SETTLE
 
 from support.waiting import wait_for
 
+pytestmark = pytest.mark.timed  # asserts how soon things happen: `make test` runs it alone
+
 
 def test_changes_during_a_pass_are_published_after_it_with_no_skipped_job_warning(
         tmp_path: Path, caplog: pytest.LogCaptureFixture):

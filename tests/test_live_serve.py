@@ -40,6 +40,7 @@ def server(tmp_path: Path):
         yield live
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_a_new_file_appears_in_its_tag_feeds_and_the_all_feed_within_2_s(server):
     (server.seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     start = time.monotonic()
@@ -153,6 +154,7 @@ def test_a_file_written_slowly_is_never_published_half_by_the_reconcile(tmp_path
     assert seen <= {0, 16}, f"partial article counts seen: {sorted(seen)}"
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_two_hundred_files_dropped_at_once_publish_in_a_handful_of_passes(server):
     passes = pass_count(server)
     for n in range(200):
@@ -162,6 +164,7 @@ def test_two_hundred_files_dropped_at_once_publish_in_a_handful_of_passes(server
     assert pass_count(server) - passes <= 5
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_an_embargoed_article_appears_within_1_s_of_its_release_time(server):
     release = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
     text = f"Coming soon! Harbour | News\nRelease time:{release:%Y-%m-%d %H:%M:%S}\n\nBody.\n"

@@ -16,6 +16,8 @@ import pytest
 from support.liveserver import LiveServer
 from support.waiting import wait_for
 
+pytestmark = pytest.mark.timed  # asserts how soon things happen: `make test` runs it alone
+
 SLOW_DEBOUNCE = ("--debounce", "3")  # a pass within a second cannot be the debounce's
 
 

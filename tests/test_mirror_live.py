@@ -56,6 +56,7 @@ def test_a_dropped_file_reaches_the_bucket_its_page_before_the_feeds_that_link_t
     assert site.objects() == site.served()
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_an_embargoed_article_reaches_the_bucket_at_its_release_time(site, served):
     release = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
     site.write("later.txt", seed("Harbour festival announced", "Harbour",

@@ -56,6 +56,7 @@ def test_at_most_max_body_bytes_are_read(subscriber: Subscriber) -> None:
     assert (answer.status, len(answer.body), answer.complete) == (200, client.MAX_BODY, False)
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_a_slow_answer_is_given_up_at_the_deadline(subscriber: Subscriber,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client, "TOTAL_TIMEOUT", 1.0)
@@ -66,6 +67,7 @@ def test_a_slow_answer_is_given_up_at_the_deadline(subscriber: Subscriber,
     assert time.monotonic() - began < 3.0
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_an_answer_that_trickles_is_cut_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     """A byte every 0.1 s keeps every read within its timeout; the deadline still holds."""
     monkeypatch.setattr(client, "TOTAL_TIMEOUT", 1.0)

@@ -66,6 +66,7 @@ def test_the_web_and_the_hub_give_each_feed_the_same_content_type() -> None:
     assert {k: CONTENT_TYPES[k] for k in deliver.CONTENT_TYPES} == deliver.CONTENT_TYPES
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_a_changed_feed_goes_to_its_subscribers_exactly_and_only_to_them(
         hub: Hub, subscriber: Subscriber, tmp_path: Path) -> None:
     subscribed(hub, subscriber.url("/signed"), **{"hub.secret": "s3cret"})
@@ -271,6 +272,7 @@ def test_pushes_to_one_host_run_a_few_at_a_time(hub: Hub, subscriber: Subscriber
     assert most[0] == deliver.PER_HOST
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_the_outbox_is_not_read_again_and_again_while_pushes_run(
         hub: Hub, subscriber: Subscriber, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         ) -> None:
@@ -296,6 +298,7 @@ def test_the_outbox_is_not_read_again_and_again_while_pushes_run(
     assert 1 <= len(reads) <= 2, reads
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_a_newer_feed_behind_a_push_in_flight_follows_it_at_once_and_never_overtakes(
         hub: Hub, subscriber: Subscriber, tmp_path: Path) -> None:
     released: list[float] = []

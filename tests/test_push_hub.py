@@ -63,6 +63,7 @@ def rocks(topic: str) -> Any:
     return reply
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_100_subscribe_is_accepted_at_once_then_verified(hub: Hub, subscriber: Subscriber
                                                          ) -> None:
     subscriber.replies["/100"] = rocks(TOPIC)

@@ -75,6 +75,7 @@ def test_a_failing_job_does_not_end_its_worker() -> None:
     assert lanes.stop(5)
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_stop_drops_what_waits_and_waits_a_bounded_time_for_what_runs() -> None:
     lanes = Lanes(workers=1, per_host=1, name="test")
     ran: list[int] = []

@@ -205,6 +205,7 @@ def test_before_the_first_build_a_topic_is_asked_again_later(tmp_path: Path,
         hub.stop()
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_a_name_that_resolves_slowly_is_asked_again_later_and_holds_no_thread_long(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hub_module, "LOOKUP_WAIT", 0.2)

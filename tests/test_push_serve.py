@@ -129,6 +129,7 @@ def test_verify_token_leases_and_a_failed_verification(server: LiveServer,
     assert subscription(server, callback) == kept  # the old one, as it was
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_a_change_is_pushed_as_served_once_to_each_subscriber_and_to_no_one_else(
         server: LiveServer, subscriber: Subscriber) -> None:
     signed, again, left = (subscriber.url(p) for p in ("/pushed", "/again", "/left"))

@@ -20,6 +20,8 @@ from support.client import Reply
 from support.processes import Server
 from support.webserver import Built
 
+pytestmark = pytest.mark.timed  # asserts how soon things happen: `make test` runs it alone
+
 CROWD = 1000  # idle sockets: ten times what waitress accepts by default
 SLOW_CLIENTS = 150  # more than waitress's default limit, fewer than a crowd
 FAST = 2.0  # seconds within which a reader is answered, whoever else is connected

@@ -57,6 +57,7 @@ def test_a_missing_index_or_all_feed_is_unhealthy(feeds: Path, missing: str) -> 
     assert healthz(feeds) == (503, f"{missing} is missing from the published site\n")
 
 
+@pytest.mark.timed  # a latency: run alone
 def test_a_running_server_notices_a_damaged_site_within_seconds(feeds: Path) -> None:
     with webserver.running(feeds) as server:
         assert server.get("/healthz").status == 200
