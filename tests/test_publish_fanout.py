@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
 from datetime import UTC, datetime
 
+import pytest
+
 from service.publish import fanout
+from service.publish.forks import WorkerDied
 from service.publish.writer import SiteWriter
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -87,3 +93,62 @@ def test_a_cold_build_on_every_core_writes_the_bytes_of_one_built_here(tmp_path,
     assert len([p for p in sites["here"] if p.startswith("archive/")]) > 150
     assert sites["forked"].keys() == sites["here"].keys()
     assert [p for p in sites["here"] if sites["forked"][p] != sites["here"][p]] == []
+
+
+def test_a_job_that_fails_in_a_worker_fails_the_run_with_its_error_and_where(tmp_path):
+    writer = SiteWriter(tmp_path)
+
+    def do(job):
+        if job == ("page", "p300"):
+            raise PermissionError(13, "Permission denied", "articles/p300.html")
+        write_job(writer)(job)
+    jobs = [("page", f"p{i}") for i in range(600)]
+    with pytest.raises(PermissionError) as raised:
+        fanout.run(jobs, do, writer, workers=2)
+    assert raised.value.filename == "articles/p300.html"
+    assert "in a render worker" in "".join(raised.value.__notes__)
+    assert "raise PermissionError" in "".join(raised.value.__notes__)  # its traceback
+    assert no_children_left()
+
+
+def test_a_worker_killed_mid_build_fails_the_run_and_leaves_no_process(tmp_path):
+    writer = SiteWriter(tmp_path)
+
+    def do(job):
+        if job == ("page", "p300"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        write_job(writer)(job)
+    with pytest.raises(WorkerDied, match="killed by signal 9"):
+        fanout.run([("page", f"p{i}") for i in range(600)], do, writer, workers=2)
+    assert no_children_left()
+
+
+def test_handing_out_more_jobs_than_a_pipe_holds_never_waits_for_a_busy_worker(tmp_path):
+    """The archives of a large site are handed out while the workers still render its
+    pages: ``submit`` returns at once, whatever they hold."""
+    writer = SiteWriter(tmp_path)
+    go = tmp_path / "go"
+
+    def do(job):
+        if job[0] == "wait":  # each worker's first job: until the parent has handed out all
+            for _ in range(1000):
+                if go.exists():
+                    return
+                time.sleep(0.01)
+            raise TimeoutError("submit never returned: it waited for a busy worker")
+        write_job(writer)(job[:2])
+
+    def meanwhile(submit):
+        for number in range(20):  # 20 runs of 1,000 jobs of 1 kB each: 20 MB to hand out
+            submit([("page", f"s{number}-{i}", "x" * 1000) for i in range(1000)])
+        go.touch()
+    fanout.run([("wait", "a"), ("wait", "b")], do, writer, workers=2, meanwhile=meanwhile)
+    assert len(list((tmp_path / "articles").glob("s*.html"))) == 20_000
+
+
+def no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False

@@ -33,6 +33,7 @@ from service.publish import fanout
 from service.publish.atomic import clean_temp_files
 from service.publish.dating import Releases
 from service.publish.fanout import Job
+from service.publish.forks import WorkerDied
 from service.publish.plan import JOB_WEIGHT, Planner
 from service.publish.sitemaps import Sitemaps
 from service.publish.sources import Progress, Sources
@@ -48,7 +49,9 @@ log = logging.getLogger(__name__)
 # entry's archives in its rare tags still find it (102,000 renders for 100,000 articles
 # where 4,096 kept gave 115,000).
 COLD_KEPT = 16384
-EXPECTED_FAULTS = (OSError, StateError, SeedsUnavailable)  # faults of the world, not bugs
+# Faults of the world, not bugs: a disk, the state, the seeds folder, a worker the
+# kernel killed (out of memory, say)
+EXPECTED_FAULTS = (OSError, StateError, SeedsUnavailable, WorkerDied)
 
 
 class Publisher:

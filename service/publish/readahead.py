@@ -15,7 +15,7 @@ logged as it would be.
 first half among them.
 
 The child does nothing else: it logs nothing and exits without cleaning up, and it dies
-with this process (``fanout.start_child``). Forking is safe only while the process
+with this process (``forks.fork_child``). Forking is safe only while the process
 runs one thread: a first pass beside other threads (the web server's) parses here.
 """
 
@@ -32,7 +32,7 @@ from typing import Any
 
 from service.catalog.texts import Texts
 from service.config import Settings
-from service.publish.fanout import STOP_SIGNALS, may_fork, start_child
+from service.publish.forks import fork_child, may_fork
 from service.seed.problems import Problem, SeedError, UnreadableSeed, shown
 from service.seed.read import read_seed
 
@@ -88,20 +88,11 @@ class ReadAhead:
         self._texts, self._part, self._paths = texts, texts.part(), set(paths)
         self._results: dict[str, tuple[Found, Outcome | None]] | None = None
         reader, writer = os.pipe()
-        parent = os.getpid()
-        # A stop signal in the child before it has handlers of its own: blocked till then.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        try:
-            self._pid = os.fork()
-            if self._pid == 0:  # the child: parse, send, and go
-                try:
-                    os.close(reader)
-                    start_child(parent)
-                    _parse_all(settings, paths, self._part, writer)
-                finally:
-                    os._exit(0)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+        def child() -> None:  # parse, send, and go
+            os.close(reader)
+            _parse_all(settings, paths, self._part, writer)
+        self._pid = fork_child(child)
         os.close(writer)
         self._pipe = reader
 
