@@ -12,14 +12,15 @@ import functools
 import hashlib
 import re
 import unicodedata
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from service.model import Entry, Feed
 
-# Fixed forever: changing it would change every published entry id.
-ARTICLE_NAMESPACE = uuid.UUID("5eedfeed-0000-5000-8000-000000000001")
+# Fixed forever: changing it would change every published entry id. The bytes of the
+# UUID 5eedfeed-0000-5000-8000-000000000001 (the uuid module and the platform module it
+# loads would cost every command 3 ms).
+ARTICLE_NAMESPACE = bytes.fromhex("5eedfeed000050008000000000000001")
 _NOT_SLUG = re.compile(r"[^\w]|_", re.UNICODE)
 _DASHES = re.compile(r"-{2,}")
 _PRINTABLE_ASCII = bytes(range(0x20, 0x7F))  # what str.isprintable() accepts of ASCII
@@ -52,18 +53,19 @@ def article_ids(headlines: Iterable[str], published: Iterable[datetime | None]) 
     return list(map(uuid5, list(map(article_key, headlines, published))))
 
 
-def uuid5(name: str, namespace: uuid.UUID = ARTICLE_NAMESPACE) -> str:
-    """``str(uuid.uuid5(namespace, name))``, without building a UUID object (3x faster)."""
+def uuid5(name: str, namespace: bytes = ARTICLE_NAMESPACE) -> str:
+    """``str(uuid.uuid5(UUID(bytes=namespace), name))``, without building a UUID object
+    (3x faster)."""
     if namespace is ARTICLE_NAMESPACE:
         sha1 = _ARTICLE_SHA1.copy()  # a copy of the hashed namespace: cheaper than a new one
         sha1.update(name.encode("utf-8"))
     else:
-        sha1 = hashlib.sha1(namespace.bytes + name.encode("utf-8"))
+        sha1 = hashlib.sha1(namespace + name.encode("utf-8"))
     h = sha1.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-_ARTICLE_SHA1 = hashlib.sha1(ARTICLE_NAMESPACE.bytes)  # never updated, only copied
+_ARTICLE_SHA1 = hashlib.sha1(ARTICLE_NAMESPACE)  # never updated, only copied
 # RFC 4122 variant bits (10xx) over the first hex digit of the clock sequence.
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
@@ -82,7 +84,7 @@ def slugify(name: str) -> str:
 
 def feed_id(feed: Feed) -> str:
     """The feed's id: a urn:uuid from its slug, independent of the host name."""
-    return f"urn:uuid:{uuid.uuid5(ARTICLE_NAMESPACE, 'feed:' + (feed.slug or ''))}"
+    return f"urn:uuid:{uuid5('feed:' + (feed.slug or ''))}"
 
 
 def entry_id(entry: Entry) -> str:
