@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -323,6 +323,17 @@ def test_markup_characters_in_a_title_are_escaped(article, publisher, settings):
     [entry] = entries_of(publisher)
     title = etree.fromstring(data).findtext(f".//{NEWS}title")
     assert title == entry.title == 'Tom & Jerry <b> say "hi".'
+
+
+@given(st.text(st.characters(exclude_categories=())))  # surrogates too
+@example("\x00\x08\x0b\x0c\x0e\x1f\ud800\udfff\ufffe\uffff")  # each edge of what is not
+@example("\t\n\r \ud7ff\ue000\ufffd\U00010000\U0010ffff")  # each edge of what is
+def test_sitemap_text_drops_exactly_what_xml_cannot_carry_and_parses_back(value):
+    allowed = [c for c in value if c in "\t\n\r" or " " <= c <= "\ud7ff"
+               or "\ue000" <= c <= "\ufffd" or c >= "\U00010000"]
+    document = f"<t>{sitemap.text(value)}</t>".encode()
+    parsed = etree.fromstring(document).text or ""
+    assert parsed == "".join(allowed).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def test_a_deleted_article_leaves_its_place_in_the_news_to_the_next_newest(

@@ -23,8 +23,9 @@ URLSET_TAIL = b"</urlset>\n"
 _INDEX_HEAD = _XML + f'<sitemapindex xmlns="{SITEMAP_NS}">\n'.encode()
 _INDEX_TAIL = b"</sitemapindex>\n"
 _NEWS_HEAD = _XML + f'<urlset xmlns="{SITEMAP_NS}" xmlns:news="{NEWS_NS}">\n'.encode()
-# Characters XML 1.0 cannot carry at all, not even as references.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot carry at all, not even as references: the complement of
+# its Char production, listed (as the complement class, it took 4 ms to compile).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _escape(value: str) -> str:
