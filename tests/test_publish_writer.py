@@ -166,6 +166,7 @@ def test_the_manifest_is_the_same_bytes_saved_at_once_or_from_rows_kept_across_s
     writer = SiteWriter(tmp_path)
     for number in range(30):
         writer.write(f"tags/t{number}.atom", feed(number), NOW)
+    writer.write("tags/café-新闻.atom", feed(99), NOW)  # a path json escapes
     expected = []
     for step in range(3):
         assert writer.save_manifest() is True

@@ -57,11 +57,14 @@ class Pool:
             raise
 
     def give(self, number: int, batch: list[Job]) -> None:
-        """One more batch for worker ``number``, after what it has."""
-        data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(self._jobs, data, self._end)
-        self.workers[number].send(self._end, len(data))
-        self._end += len(data)
+        """One more batch for worker ``number``, after what it has, in pieces of
+        ``PIECE`` jobs: neither process holds a whole batch pickled (a million articles'
+        archives are two batches of 100,000 jobs, 100 MB each)."""
+        for start in range(0, len(batch), PIECE):
+            data = pickle.dumps(batch[start:start + PIECE], protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(self._jobs, data, self._end)
+            self.workers[number].send(self._end, len(data))
+            self._end += len(data)
 
     def finish(self, progress: Callable[[int], None]) -> None:
         """Tell the workers that nothing more comes; merge what each wrote as it ends,
@@ -174,6 +177,8 @@ class WorkerDied(RuntimeError):
     """A render worker ended (killed, out of memory) before it reported its work."""
 
 
+PIECE = 1024  # jobs pickled together for a worker (an archive job is about 1 kB): 16 bytes
+# in its pipe for each, so that a million articles' archives take 3 kB of the 64 kB
 ORDER = struct.Struct("=qq")  # a batch's place in the jobs file, and its size
 REPORT = struct.Struct("=q")  # n >= 0: n jobs done; -n: the pickled end of n bytes follows
 
