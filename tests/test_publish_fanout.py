@@ -41,6 +41,15 @@ def test_jobs_run_in_two_workers_write_every_file_and_merge_the_manifest(tmp_pat
     assert "tags/t9.atom" in saved
 
 
+def test_a_workers_report_longer_than_a_pipe_holds_arrives_whole(tmp_path):
+    """3,000 feeds and their siblings: each worker's manifest rows come back in several
+    reads, and every row reaches the parent's manifest."""
+    writer = SiteWriter(tmp_path)
+    fanout.run([("feed", f"t{i}") for i in range(3000)], write_job(writer), writer, workers=2)
+    assert {f"tags/t{i}.atom{gz}" for i in range(3000) for gz in ("", ".gz")} <= set(
+        writer.manifest)
+
+
 def test_one_worker_runs_the_jobs_here_in_order(tmp_path):
     writer = SiteWriter(tmp_path)
     order = []

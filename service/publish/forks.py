@@ -135,22 +135,22 @@ class _Worker:
         if not data:
             raise WorkerDied(f"a render worker (pid {self.pid}) ended without finishing "
                              f"its jobs: {self.reap()}")
-        self._buffer += data
-        done = 0
-        while len(self._buffer) >= REPORT.size:
-            (number,) = REPORT.unpack_from(self._buffer)
+        buffer = self._buffer + data
+        done, at = 0, 0
+        while len(buffer) - at >= REPORT.size:
+            (number,) = REPORT.unpack_from(buffer, at)
             if number >= 0:
-                done += number
-                self._buffer = self._buffer[REPORT.size:]
+                done, at = done + number, at + REPORT.size
                 continue
-            end = REPORT.size - number
-            if len(self._buffer) < end:
+            end = at + REPORT.size - number
+            if len(buffer) < end:
                 break
-            outcome = pickle.loads(self._buffer[REPORT.size:end])
-            self._buffer = self._buffer[end:]
+            outcome = pickle.loads(buffer[at + REPORT.size:end])
+            self._buffer = buffer[end:]
             if isinstance(outcome, BaseException):
                 raise outcome
             return done, outcome
+        self._buffer = buffer[at:]  # a report cut short by the read: the rest comes next
         return done, None
 
     def reap(self) -> str:
