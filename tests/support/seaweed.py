@@ -7,6 +7,13 @@ volume server, filer, S3 gateway and admin server: every one is given a free por
 127.0.0.1 here (``-ip.bind``), and telemetry, which posts off the machine by default,
 is off. Its data folder survives a stop, so ``kill`` and ``start`` again is a store
 that went down and came back.
+
+A free port is only free until someone takes it: ``weed mini`` binds its services one
+after another over a second or two, while other tests (on other cores) open sockets of
+their own. So the ports are chosen below the kernel's ephemeral range, where no
+outgoing connection or ``bind(0)`` lands (the gRPC port P + 10000 too), each test
+worker from a slice of its own, and a first start that loses a port anyway is made
+again on new ports.
 """
 
 from __future__ import annotations
@@ -40,6 +47,13 @@ CREDENTIALS = {"identities": [{"name": "test", "credentials": [
     {"accessKey": KEY, "secretKey": SECRET}], "actions": ["Admin", "Read", "Write", "List"]}]}
 SERVICES = ("master", "volume", "filer", "s3", "admin")
 START_TIMEOUT = 30.0
+PORT_ATTEMPTS = 4
+# What weed says when a port it was given is not its own (checked up front, or at listen).
+PORT_WORDS = ("address already in use", "is not available", "bind:")
+
+
+class PortTaken(AssertionError):
+    """weed mini exited at start because another process holds one of its ports."""
 
 
 def _free(port: int) -> bool:
@@ -51,10 +65,30 @@ def _free(port: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out on its own (Linux's default is 32768)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    return 32768
+
+
+def _ports() -> range:
+    """Where this test process picks its ports: below the ephemeral range, and a slice
+    of its own under pytest-xdist, so that no other worker takes a port while a store
+    that owns it is down for a restart."""
+    low, top = 10000, max(_ephemeral_low() - 10000, 12000)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    width = (top - low) // max(count, 1)
+    start = low + int(worker) * width if worker.isdigit() and int(worker) < count else low
+    return range(start, start + width)
+
+
 def free_pair() -> int:
     """A port P with P + 10000 free too (weed's gRPC port for an HTTP port P)."""
+    ports = _ports()
     while True:
-        port = random.randrange(20000, 30000)
+        port = random.choice(ports)
         if _free(port) and _free(port + 10000):
             return port
 
@@ -70,6 +104,8 @@ class Seaweed:
         (root / "s3.json").write_text(json.dumps({"identities": identities}), "utf-8")
         self.ports = {name: free_pair() for name in SERVICES}
         self.process: subprocess.Popen[bytes] | None = None
+        self.started = False  # answered once: its ports are the tests' now
+        self.logged = 0  # where the log of the current start begins
 
     @property
     def s3(self) -> str:
@@ -84,20 +120,36 @@ class Seaweed:
                 f"-s3.config={self.root / 's3.json'}"]
 
     def start(self) -> Self:
+        """Start the store and wait until it answers. The first start is tried again on
+        new ports if one of them was taken meanwhile; a restart keeps its ports, as the
+        tests' proxies point at them."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                return self._start()
+            except PortTaken:
+                if self.started or attempt == PORT_ATTEMPTS:
+                    raise
+                self.ports = {name: free_pair() for name in SERVICES}
+        raise AssertionError("unreachable")
+
+    def _start(self) -> Self:
         with open(self.root / "weed.log", "ab") as sink:
+            self.logged = sink.tell()
             self.process = subprocess.Popen(self.command(), stdout=sink,
                                             stderr=subprocess.STDOUT, cwd=self.root,
                                             start_new_session=True)
         probe = client(self.s3)
         wait_for(lambda: self._answers(probe), START_TIMEOUT,
                  f"weed mini did not answer on {self.s3}: {self.log_tail()}", interval=0.1)
+        self.started = True
         return self
 
     def _answers(self, probe: Any) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"weed mini exited with {self.process.returncode}: "
-                                 f"{self.log_tail()}")
+            said = self.log_tail(since=self.logged)
+            fault = PortTaken if any(w in said for w in PORT_WORDS) else AssertionError
+            raise fault(f"weed mini exited with {self.process.returncode}: {said}")
         try:
             with contextlib.suppress(Exception):  # made by an earlier start
                 probe.create_bucket(Bucket="probe")
@@ -120,9 +172,11 @@ class Seaweed:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def log_tail(self) -> str:
+    def log_tail(self, since: int = 0) -> str:
         log = self.root / "weed.log"
-        return log.read_text("utf-8", "replace")[-2000:] if log.exists() else ""
+        if not log.exists():
+            return ""
+        return log.read_bytes()[since:].decode("utf-8", "replace")[-2000:]
 
 
 @functools.cache
