@@ -22,6 +22,13 @@ START_TIMEOUT = 30.0  # seconds for a server to answer /healthz
 STOP_TIMEOUT = 15.0  # seconds for a server to exit after a signal
 
 
+PORT_ATTEMPTS = 3
+
+
+class PortTaken(AssertionError):
+    """The server exited at start: another process holds its port."""
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -51,7 +58,9 @@ class Server:
     def __init__(self, command: str, *arguments: str, log: Path, port: int | None = None,
                  ready: Collection[int] = (200,)) -> None:
         self.name = f"seedfeeds {command}"
+        self._chosen = port is None  # a free port of ours: another one if it is taken
         self.port = port or free_port()
+        # A test may put a wrapper in front (to run it as another user); the port is last.
         self.command = [*SEEDFEEDS, command, *arguments, "--host", "127.0.0.1",
                         "--port", str(self.port)]
         self.log = log
@@ -64,7 +73,24 @@ class Server:
 
     def start(self, timeout: float = START_TIMEOUT) -> Self:
         """Start the process and wait until it answers; AssertionError with its log if it
-        exits first or does not answer within ``timeout`` seconds (it is killed then)."""
+        exits first or does not answer within ``timeout`` seconds (it is killed then).
+
+        A port found free is free only until another process takes it (an outgoing
+        connection of a test on another core lands on any ephemeral port): a first start
+        that exits because its port is taken is made again on a new one, if the port was
+        chosen here (a restart keeps its port)."""
+        for _ in range(PORT_ATTEMPTS - 1):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                if not self._chosen:
+                    raise
+                self.port = free_port()
+                self.command = [*self.command[:-1], str(self.port)]
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> Self:
+        logged = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as sink:
             self.process = subprocess.Popen(self.command, stdout=sink, stderr=subprocess.STDOUT,
                                             env={**os.environ, "PYTHONUTF8": "1"}, cwd=ROOT)
@@ -73,8 +99,12 @@ class Server:
         except BaseException as problem:
             stop_process(self.process, signal.SIGKILL)
             if isinstance(problem, AssertionError):
-                raise AssertionError(f"{self.name}: {problem}\n{self.log_text()}") from None
+                now_said = self.log.read_bytes()[logged:].decode("utf-8", "replace")
+                taken = f"port {self.port} on 127.0.0.1 is in use" in now_said
+                raise (PortTaken if taken else AssertionError)(
+                    f"{self.name}: {problem}\n{self.log_text()}") from None
             raise
+        self._chosen = False  # it answered there: a restart keeps the port
         return self
 
     def _answers(self) -> bool:
