@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from corpus import corpus  # noqa: E402
-
 from service.config import load_settings  # noqa: E402
 from service.publish.publisher import Publisher  # noqa: E402
+
+from corpus import corpus  # noqa: E402
 
 HUGO_TOOL = ROOT.parent / "shared" / "tools" / "corpus_to_hugo.py"
 SEEDFEEDS = ROOT / ".venv" / "bin" / "seedfeeds"

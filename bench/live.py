@@ -36,7 +36,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from corpus import corpus  # noqa: E402
-
 from support.liveserver import LiveServer  # noqa: E402
 
 POLL = 0.002  # seconds between polls of the feed

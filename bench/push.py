@@ -72,10 +72,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from corpus import corpus  # noqa: E402
-
 from service.identity import slugify  # noqa: E402
 
+from corpus import corpus  # noqa: E402
 from support.liveserver import LiveServer  # noqa: E402
 
 BASE = "http://news.test"  # LiveServer's --base-url

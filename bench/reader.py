@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from corpus import corpus  # noqa: E402
-
 from service.seed.read import read_seed  # noqa: E402
+
+from corpus import corpus  # noqa: E402
 
 _BLANK = re.compile(r"\n[ \t]*\n")
 

@@ -38,10 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from corpus import corpus  # noqa: E402
-
 from build import SEEDFEEDS, Written, cold_hugo, compiled, timed_run, written_in  # noqa: E402
-
+from corpus import corpus  # noqa: E402
 from support.processes import free_port  # noqa: E402
 
 NEW_FILE = "".join(f"Breaking story number {n} arrives! Navy | Harbour News\n"

@@ -15,8 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from corpus import generate
-
 from .churn import Churn
 from .client import Client
 from .faults import Deadlines, FaultPhase
@@ -28,6 +26,7 @@ from .report import MIB, Outcome
 from .server import Passes, Server
 from .truth import Reader, Truth
 from .violations import Violations, say
+from corpus import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_EVERY = 2.0  # s between memory samples and window audits
