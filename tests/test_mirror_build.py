@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from support.mirrored import MirroredSite, seed
+from support.ports import free_port
 from support.processes import ROOT, SEEDFEEDS, Server, stop_process
-from support.seaweed import Recorder, Seaweed, environment, free_pair
+from support.seaweed import Recorder, Seaweed, environment
 from support.waiting import wait_for
 
 
@@ -179,7 +180,7 @@ def test_more_deletes_than_the_guard_allows_fail_the_build_and_delete_nothing(si
 
 def test_a_store_that_does_not_answer_fails_the_build_once_its_time_is_up(site):
     result = site.build("--publish-timeout", "2",
-                        env=environment(f"http://127.0.0.1:{free_pair()}"))
+                        env=environment(f"http://127.0.0.1:{free_port()}"))
     assert result.returncode == 1
     assert f"the bucket {site.target} does not match" in result.stderr
     assert (site.feeds / "all.atom").is_file()  # the site itself is built

@@ -1,12 +1,11 @@
-"""Real `seedfeeds` server processes, as the tests and benchmarks run them: a free port,
-a start that waits for /healthz, and a stop."""
+"""Real `seedfeeds` server processes, as the tests and benchmarks run them: a free port
+(``support.ports``), a start that waits for /healthz, and a stop."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Collection, Mapping
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Self
 
 from support.client import Reply, raw_request, request
+from support.ports import free_port
 from support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +27,6 @@ PORT_ATTEMPTS = 3
 
 class PortTaken(AssertionError):
     """The server exited at start: another process holds its port."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
@@ -75,10 +69,10 @@ class Server:
         """Start the process and wait until it answers; AssertionError with its log if it
         exits first or does not answer within ``timeout`` seconds (it is killed then).
 
-        A port found free is free only until another process takes it (an outgoing
-        connection of a test on another core lands on any ephemeral port): a first start
-        that exits because its port is taken is made again on a new one, if the port was
-        chosen here (a restart keeps its port)."""
+        A port found free is free only until another process takes it (``ports`` keeps
+        the tests' own out of one another's way; any other program may still bind one):
+        a first start that exits because its port is taken is made again on a new one,
+        if the port was chosen here (a restart keeps its port)."""
         for _ in range(PORT_ATTEMPTS - 1):
             try:
                 return self._start(timeout)

@@ -10,10 +10,9 @@ that went down and came back.
 
 A free port is only free until someone takes it: ``weed mini`` binds its services one
 after another over a second or two, while other tests (on other cores) open sockets of
-their own. So the ports are chosen below the kernel's ephemeral range, where no
-outgoing connection or ``bind(0)`` lands (the gRPC port P + 10000 too), each test
-worker from a slice of its own, and a first start that loses a port anyway is made
-again on new ports.
+their own. So the ports come from ``support.ports`` (below the kernel's ephemeral
+range, the gRPC ports too, each test worker from a slice of its own), and a first
+start that loses a port anyway is made again on new ports.
 """
 
 from __future__ import annotations
@@ -24,10 +23,8 @@ import http.client
 import http.server
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +36,7 @@ from urllib.parse import unquote
 import boto3
 import botocore.config
 
+from support.ports import free_pair
 from support.waiting import wait_for
 
 WEED = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
@@ -54,43 +52,6 @@ PORT_WORDS = ("address already in use", "is not available", "bind:")
 
 class PortTaken(AssertionError):
     """weed mini exited at start because another process holds one of its ports."""
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_low() -> int:
-    """The first port the kernel hands out on its own (Linux's default is 32768)."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    return 32768
-
-
-def _ports() -> range:
-    """Where this test process picks its ports: below the ephemeral range, and a slice
-    of its own under pytest-xdist, so that no other worker takes a port while a store
-    that owns it is down for a restart."""
-    low, top = 10000, max(_ephemeral_low() - 10000, 12000)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    width = (top - low) // max(count, 1)
-    start = low + int(worker) * width if worker.isdigit() and int(worker) < count else low
-    return range(start, start + width)
-
-
-def free_pair() -> int:
-    """A port P with P + 10000 free too (weed's gRPC port for an HTTP port P)."""
-    ports = _ports()
-    while True:
-        port = random.choice(ports)
-        if _free(port) and _free(port + 10000):
-            return port
 
 
 class Seaweed:
