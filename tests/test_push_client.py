@@ -16,6 +16,7 @@ import pytest
 from service.push import client
 from service.push.address import Target, check
 
+from support.ports import free_port
 from support.subscriber import Received, Reply, Subscriber
 
 
@@ -103,9 +104,7 @@ def test_an_answer_that_trickles_is_cut_at_the_deadline(monkeypatch: pytest.Monk
 
 
 def test_a_closed_port_is_unreachable_at_once() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # this test worker's own, and bound by nothing
     target = Target(f"http://127.0.0.1:{port}/", "http", "127.0.0.1", port, "/", "127.0.0.1")
     with pytest.raises(client.Unreachable, match="ConnectionRefused"):
         client.request(target, "GET", "/")
