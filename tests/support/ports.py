@@ -20,8 +20,11 @@ import itertools
 import os
 import random
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 LOW, SPAN = 10000, 10000  # free_port's ports; free_pair's second port is SPAN above
 GRPC = 10000  # weed's gRPC port for an HTTP port P: P + 10000
@@ -84,3 +87,18 @@ def free_pair() -> int:
             return port
     raise AssertionError(f"no port of {PORTS.start}-{PORTS.stop - 1} is free with its "
                          f"port + {GRPC} on 127.0.0.1")
+
+
+class PortTaken(AssertionError):
+    """A server exited at start because another process holds one of its ports."""
+
+
+def first_start(start: Callable[[], T], new_ports: Callable[[], None], attempts: int) -> T:
+    """``start()`` a server on ports chosen here; while it raises PortTaken (any program
+    may still bind a port of ours), ``new_ports()`` and start again, ``attempts`` in all."""
+    for _ in range(attempts - 1):
+        try:
+            return start()
+        except PortTaken:
+            new_ports()
+    return start()

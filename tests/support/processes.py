@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Self
 
 from support.client import Reply, raw_request, request
-from support.ports import free_port
+from support.ports import PortTaken, first_start, free_port
 from support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,11 +22,7 @@ START_TIMEOUT = 30.0  # seconds for a server to answer /healthz
 STOP_TIMEOUT = 15.0  # seconds for a server to exit after a signal
 
 
-PORT_ATTEMPTS = 3
-
-
-class PortTaken(AssertionError):
-    """The server exited at start: another process holds its port."""
+PORT_ATTEMPTS = 3  # first starts, each on a new port if the last one's was taken
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM,
@@ -73,15 +69,13 @@ class Server:
         the tests' own out of one another's way; any other program may still bind one):
         a first start that exits because its port is taken is made again on a new one,
         if the port was chosen here (a restart keeps its port)."""
-        for _ in range(PORT_ATTEMPTS - 1):
-            try:
-                return self._start(timeout)
-            except PortTaken:
-                if not self._chosen:
-                    raise
-                self.port = free_port()
-                self.command = [*self.command[:-1], str(self.port)]
-        return self._start(timeout)
+        if not self._chosen:
+            return self._start(timeout)
+        return first_start(lambda: self._start(timeout), self._new_port, PORT_ATTEMPTS)
+
+    def _new_port(self) -> None:
+        self.port = free_port()
+        self.command = [*self.command[:-1], str(self.port)]
 
     def _start(self, timeout: float) -> Self:
         logged = self.log.stat().st_size if self.log.exists() else 0

@@ -36,7 +36,7 @@ from urllib.parse import unquote
 import boto3
 import botocore.config
 
-from support.ports import free_pair
+from support.ports import PortTaken, first_start, free_pair
 from support.waiting import wait_for
 
 WEED = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
@@ -45,13 +45,9 @@ CREDENTIALS = {"identities": [{"name": "test", "credentials": [
     {"accessKey": KEY, "secretKey": SECRET}], "actions": ["Admin", "Read", "Write", "List"]}]}
 SERVICES = ("master", "volume", "filer", "s3", "admin")
 START_TIMEOUT = 30.0
-PORT_ATTEMPTS = 4
+PORT_ATTEMPTS = 4  # first starts, each on new ports if one of the last ones was taken
 # What weed says when a port it was given is not its own (checked up front, or at listen).
 PORT_WORDS = ("address already in use", "is not available", "bind:")
-
-
-class PortTaken(AssertionError):
-    """weed mini exited at start because another process holds one of its ports."""
 
 
 class Seaweed:
@@ -66,7 +62,6 @@ class Seaweed:
         self.ports = {name: free_pair() for name in SERVICES}
         self.process: subprocess.Popen[bytes] | None = None
         self.started = False  # answered once: its ports are the tests' now
-        self.logged = 0  # where the log of the current start begins
 
     @property
     def s3(self) -> str:
@@ -84,31 +79,29 @@ class Seaweed:
         """Start the store and wait until it answers. The first start is tried again on
         new ports if one of them was taken meanwhile; a restart keeps its ports, as the
         tests' proxies point at them."""
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            try:
-                return self._start()
-            except PortTaken:
-                if self.started or attempt == PORT_ATTEMPTS:
-                    raise
-                self.ports = {name: free_pair() for name in SERVICES}
-        raise AssertionError("unreachable")
+        if self.started:
+            return self._start()
+        return first_start(self._start, self._new_ports, PORT_ATTEMPTS)
+
+    def _new_ports(self) -> None:
+        self.ports = {name: free_pair() for name in SERVICES}
 
     def _start(self) -> Self:
         with open(self.root / "weed.log", "ab") as sink:
-            self.logged = sink.tell()
+            logged = sink.tell()  # where this start's lines begin
             self.process = subprocess.Popen(self.command(), stdout=sink,
                                             stderr=subprocess.STDOUT, cwd=self.root,
                                             start_new_session=True)
         probe = client(self.s3)
-        wait_for(lambda: self._answers(probe), START_TIMEOUT,
+        wait_for(lambda: self._answers(probe, logged), START_TIMEOUT,
                  f"weed mini did not answer on {self.s3}: {self.log_tail()}", interval=0.1)
         self.started = True
         return self
 
-    def _answers(self, probe: Any) -> bool:
+    def _answers(self, probe: Any, logged: int) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            said = self.log_tail(since=self.logged)
+            said = self.log_tail(since=logged)
             fault = PortTaken if any(w in said for w in PORT_WORDS) else AssertionError
             raise fault(f"weed mini exited with {self.process.returncode}: {said}")
         try:
