@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -203,6 +204,21 @@ def test_before_the_first_build_a_topic_is_asked_again_later(tmp_path: Path,
             503, "hub.topic: this site has published nothing yet: try again once it has\n")
     finally:
         hub.stop()
+
+
+@pytest.mark.parametrize("name", ["tags/ferries.atom", "tags/f%C3%A4hre.json"])
+def test_a_feed_written_but_not_yet_in_the_manifest_is_asked_again_shortly(
+        tmp_path: Path, hub: Hub, subscriber: Subscriber, connects: list[Any],
+        name: str) -> None:
+    # A pass writes the feeds, then the manifest: a reader may find a feed in between.
+    path = tmp_path / "feeds" / unquote(name)
+    path.write_text("<feed/>\n")
+    answer = hub.receive(list(sub(subscriber.url(), topic=f"{BASE}/{name}").items()))
+    assert (answer.status, answer.reason, answer.retry_after) == (
+        503, "hub.topic: this feed is being published: try again in a few seconds", 5)
+    path.unlink()  # and once it is gone (the pass failed, or it never was), it is not a feed
+    assert post(hub, sub(subscriber.url(), topic=f"{BASE}/{name}"))[0] == 400
+    assert hub.store.pending() == 0 and connects == []
 
 
 @pytest.mark.timed  # a latency: run alone

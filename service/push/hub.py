@@ -41,6 +41,7 @@ MAX_SECRET = 200  # bytes: "MUST be less than 200 bytes in length"
 MAX_TOKEN = 200  # bytes of a hub.verify_token echoed back
 MAX_PENDING = 10_000  # requests waiting for verification; more are answered 503
 LOOKUPS = 4  # names being resolved at once for requests; more are answered 503
+ARRIVING_WAIT = 5  # seconds a reader waits (Retry-After) for a feed a pass is writing
 LOOKUP_WAIT = 3.0  # seconds a request waits for its callback's name to resolve
 MODES = ("subscribe", "unsubscribe")
 
@@ -172,6 +173,9 @@ class Hub:
             if problem is not None and not (  # a gone feed's subscribers may still leave
                     request.mode == "unsubscribe"
                     and self.store.subscription(request.topic, request.callback)):
+                if self.topics.arriving(request.topic):
+                    raise Refusal(503, "hub.topic: this feed is being published: try again "
+                                  "in a few seconds", ARRIVING_WAIT)
                 raise Refusal(400 if self.topics.published() else 503, f"hub.topic: {problem}")
             host = host_of(request.callback)
             self._within_rate(self.per_host, host, f"for callbacks on {host or 'one host'}")

@@ -15,6 +15,7 @@ import os
 import threading
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from service import layout
 
@@ -62,6 +63,17 @@ class Topics:
             return f"not a feed of this site (its feeds are under {self.base_url}/)"
         return (f"{topic} is not a feed this site publishes (its feeds are /all.atom, .rss, "
                 ".json and /tags/<slug>.atom, .rss, .json)")
+
+    def arriving(self, topic: str) -> bool:
+        """Whether ``topic`` names a feed whose file is on disk though the manifest does
+        not list it yet: a pass is writing it, and the manifest comes last. A reader who
+        found the feed in that moment is asked to come back, not told it does not exist."""
+        if not topic.startswith(self.base_url + "/"):
+            return False
+        path = unquote(topic[len(self.base_url) + 1:])
+        if layout.feed_url_of(self.base_url, path) != topic:
+            return False  # not the shape of a feed file: nothing on disk is looked at
+        return os.path.isfile(os.path.join(os.path.dirname(self._manifest), path))
 
     def _current(self) -> dict[str, Feed] | None:
         try:
