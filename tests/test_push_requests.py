@@ -5,6 +5,7 @@ of the process, so the refused addresses are never contacted, not even tried."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -219,6 +220,15 @@ def test_a_feed_written_but_not_yet_in_the_manifest_is_asked_again_shortly(
     path.unlink()  # and once it is gone (the pass failed, or it never was), it is not a feed
     assert post(hub, sub(subscriber.url(), topic=f"{BASE}/{name}"))[0] == 400
     assert hub.store.pending() == 0 and connects == []
+
+
+def test_a_feed_file_older_than_the_manifest_is_a_leftover_not_a_feed(
+        tmp_path: Path, hub: Hub, subscriber: Subscriber) -> None:
+    leftover = tmp_path / "feeds" / "tags" / "ferries.atom"
+    leftover.write_text("<feed/>\n")
+    os.utime(leftover, (1_700_000_000, 1_700_000_000))  # before the manifest was written
+    answer = post(hub, sub(subscriber.url(), topic=f"{BASE}/tags/ferries.atom"))
+    assert answer[0] == 400 and "is not a feed this site publishes" in answer[1]
 
 
 @pytest.mark.timed  # a latency: run alone

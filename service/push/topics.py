@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -65,15 +66,21 @@ class Topics:
                 ".json and /tags/<slug>.atom, .rss, .json)")
 
     def arriving(self, topic: str) -> bool:
-        """Whether ``topic`` names a feed whose file is on disk though the manifest does
-        not list it yet: a pass is writing it, and the manifest comes last. A reader who
-        found the feed in that moment is asked to come back, not told it does not exist."""
+        """Whether ``topic`` names a feed written since the manifest was, which the
+        manifest does not list yet: a pass is writing it, and the manifest comes last. A
+        reader who found the feed in that moment is asked to come back, not told it does
+        not exist. (A file older than the manifest is a leftover, not an arrival.)"""
         if not topic.startswith(self.base_url + "/"):
             return False
         path = unquote(topic[len(self.base_url) + 1:])
         if layout.feed_url_of(self.base_url, path) != topic:
             return False  # not the shape of a feed file: nothing on disk is looked at
-        return os.path.isfile(os.path.join(os.path.dirname(self._manifest), path))
+        try:
+            written = os.stat(os.path.join(os.path.dirname(self._manifest), path))
+            listed = os.stat(self._manifest)
+        except (OSError, ValueError):
+            return False
+        return stat.S_ISREG(written.st_mode) and written.st_mtime_ns >= listed.st_mtime_ns
 
     def _current(self) -> dict[str, Feed] | None:
         try:

@@ -30,7 +30,12 @@ Fields = dict[str, str] | list[tuple[str, str]] | bytes
 def publish(feeds: Path, files: tuple[str, ...] = FEEDS,
             contents: dict[str, bytes] | None = None) -> None:
     """``files`` written (``contents`` by name, else a line naming the file) and a
-    manifest listing them with their sha256, as a build publishes them."""
+    manifest listing them with their sha256, as a build publishes them: the files of
+    the manifest before that are not among them are gone."""
+    manifest = feeds / "index.json"
+    if manifest.exists():
+        for gone in json.loads(manifest.read_bytes())["files"].keys() - set(files):
+            (feeds / gone).unlink(missing_ok=True)
     rows = {}
     for name in files:
         data = (contents or {}).get(name, f"{name}\n".encode())
@@ -39,7 +44,7 @@ def publish(feeds: Path, files: tuple[str, ...] = FEEDS,
         path.write_bytes(data)
         rows[name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                       "updated": "2026-01-01T00:00:00Z"}
-    (feeds / "index.json").write_text(json.dumps({"version": 1, "files": rows}))
+    manifest.write_text(json.dumps({"version": 1, "files": rows}))
 
 
 def settings_for(root: Path, **flags: str) -> Settings:
