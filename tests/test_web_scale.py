@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,6 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
@@ -21,7 +21,7 @@ from service.publish.writer import SiteWriter
 from support.processes import free_port
 from support.subscriber import Subscriber
 from support.waiting import wait_for
-from support.websub import FORM, rows
+from support.websub import post_http, rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDFEEDS = [sys.executable, "-m", "service"]
@@ -217,18 +217,12 @@ def test_nginx_routes_the_hub_to_the_publisher_which_verifies_and_pushes(topolog
     (seeds / "ferry.txt").write_text(FERRY, encoding="utf-8")
     topic = "http://localhost:8080/tags/harbour.atom"
     # The pass is over once the manifest lists the feed (before, the hub answers 503).
-    wait_for(lambda: b'"tags/harbour.atom"' in (seeds.parent / "feeds" / "index.json"
-                                                 ).read_bytes(), 10)
+    manifest = seeds.parent / "feeds" / "index.json"
+    wait_for(lambda: "tags/harbour.atom" in json.loads(manifest.read_bytes())["files"], 10)
     with Subscriber() as subscriber:
-        body = urlencode({"hub.mode": "subscribe", "hub.topic": topic,
-                          "hub.callback": subscriber.url("/scale")}).encode()
-        connection = http.client.HTTPConnection("127.0.0.1", ports["nginx"], timeout=5)
-        try:
-            connection.request("POST", "/websub", body, {"Content-Type": FORM})
-            answer = connection.getresponse()
-            assert answer.status == 202, answer.read()
-        finally:
-            connection.close()
+        answer = post_http(ports["nginx"], {"hub.mode": "subscribe", "hub.topic": topic,
+                                            "hub.callback": subscriber.url("/scale")})
+        assert answer.status == 202, answer.body
         (asked,) = subscriber.wait("/scale", mode="subscribe")
         assert asked.params["hub.topic"] == topic
         wait_for(lambda: rows(seeds.parent / "state.sqlite", "subscriptions"), 10)
